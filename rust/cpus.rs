@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Running code on every online CPU, and iterating CPU masks.
+
+use kernel::{bindings, cpu, cpumask::Cpumask, ffi::c_void};
+
+/// The CPUs that can ever be online: the columns of the exit table.
+pub(crate) fn possible() -> impl Iterator<Item = u32> + Clone {
+    // SAFETY: `__cpu_possible_mask` is a static that lives as long as the kernel and is only
+    // written during early boot.
+    let mask = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_possible_mask) };
+    (0..cpu::nr_cpu_ids()).filter(move |&id| cpu::CpuId::from_u32(id).is_some_and(|c| mask.test(c)))
+}
+
+/// Runs `f` on every online CPU, in IPI context (interrupts off), and waits for all of them.
+///
+/// The caller holds the CPU hotplug read lock if the set of CPUs must not change meanwhile.
+pub(crate) fn on_each_online<F: Fn(cpu::CpuId) + Sync>(f: &F) {
+    /// # Safety
+    ///
+    /// `info` must point to an `F` that lives until every CPU has returned.
+    unsafe extern "C" fn trampoline<F: Fn(cpu::CpuId) + Sync>(info: *mut c_void) {
+        // SAFETY: `info` is the `&F` passed below, alive until `on_each_cpu_cond_mask` returns
+        // because it waits for every CPU; `F: Sync` allows calling it from several CPUs at once.
+        let f = unsafe { &*info.cast::<F>() };
+        f(cpu::CpuId::current());
+    }
+    // SAFETY: `trampoline::<F>` matches `smp_call_func_t`; `info` outlives the call since `wait` is
+    // true; `__cpu_online_mask` is a static maintained by the kernel.
+    unsafe {
+        bindings::on_each_cpu_cond_mask(
+            None,
+            Some(trampoline::<F>),
+            core::ptr::from_ref(f).cast_mut().cast(),
+            true,
+            &raw const bindings::__cpu_online_mask,
+        )
+    };
+}
+
+/// Holds the CPU hotplug read lock: no CPU comes or goes while it lives.
+pub(crate) struct HotplugGuard(());
+
+impl HotplugGuard {
+    pub(crate) fn lock() -> Self {
+        // SAFETY: may sleep; only called from process context (module init and exit).
+        unsafe { bindings::cpus_read_lock() };
+        HotplugGuard(())
+    }
+}
+
+impl Drop for HotplugGuard {
+    fn drop(&mut self) {
+        // SAFETY: paired with the `cpus_read_lock` in `lock`.
+        unsafe { bindings::cpus_read_unlock() };
+    }
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VM-exit counters per CPU and basic exit reason, shown in `/sys/kernel/debug/rvmm/exits`.
+//!
+//! Each CPU only ever increments its own row, so a relaxed atomic add is as cheap as a per-CPU
+//! counter and needs no lock in VMX root mode; rows are cache-line aligned so CPUs do not share lines.
+
+use crate::{
+    cpus,
+    vmx::{exit_reason, exit_table},
+};
+use kernel::{
+    cpu, fmt,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+    uaccess::UserSliceReader,
+};
+
+#[repr(align(64))]
+struct Row([Atomic<u64>; exit_reason::COUNT]);
+
+pub(crate) struct ExitCounters {
+    /// Indexed by CPU id.
+    rows: KVec<Row>,
+}
+
+impl ExitCounters {
+    pub(crate) fn new() -> Result<Self> {
+        let mut rows = KVec::with_capacity(cpu::nr_cpu_ids() as usize, GFP_KERNEL)?;
+        for _ in 0..cpu::nr_cpu_ids() {
+            rows.push(Row(core::array::from_fn(|_| Atomic::new(0))), GFP_KERNEL)?;
+        }
+        Ok(Self { rows })
+    }
+
+    fn count(&self, cpu: u32, reason: usize) -> u64 {
+        self.rows
+            .get(cpu as usize)
+            .map_or(0, |row| row.0[reason].load(Relaxed))
+    }
+
+    fn reset(&self) {
+        for counter in self.rows.iter().flat_map(|row| row.0.iter()) {
+            counter.store(0, Relaxed);
+        }
+    }
+
+    /// Renders the table (debugfs read callback).
+    pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        exit_table::write(f, cpus::possible(), |cpu, reason| self.count(cpu, reason))
+    }
+
+    /// Applies a command (debugfs write callback): `0` resets, anything else is -EINVAL.
+    pub(crate) fn command(&self, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 8];
+        let len = reader.len();
+        let input = buf.get_mut(..len).ok_or(EINVAL)?;
+        reader.read_slice(input)?;
+        match exit_table::parse_command(input) {
+            Some(exit_table::Command::Reset) => {
+                self.reset();
+                Ok(())
+            }
+            None => Err(EINVAL),
+        }
+    }
+}

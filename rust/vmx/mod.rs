@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VT-x logic with no kernel dependency.
+//!
+//! This file is both the `vmx` module of the kernel crate and the root of the host crate that
+//! `cargo test` builds, so everything below it uses `core` only.
+
+pub mod exit_reason;
+pub mod exit_table;
+pub mod support;

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Whether this CPU lets us enter VMX operation (Intel SDM Vol. 3C, 25.6 "Discovering Support for
+//! VMX" and 25.7 "Enabling and Entering VMX Operation").
+
+/// CPUID.1:ECX bit that advertises VMX.
+pub const CPUID1_ECX_VMX: u32 = 1 << 5;
+/// IA32_FEATURE_CONTROL (MSR 0x3a).
+pub const MSR_IA32_FEATURE_CONTROL: u32 = 0x3a;
+/// Once set, IA32_FEATURE_CONTROL cannot change until reset; VMXON #GPs while it is clear.
+pub const FEATURE_CONTROL_LOCKED: u64 = 1 << 0;
+/// VMXON outside SMX operation is allowed.
+pub const FEATURE_CONTROL_VMX_OUTSIDE_SMX: u64 = 1 << 2;
+/// CR4.VMXE: set while some software on this CPU is in VMX operation.
+pub const CR4_VMXE: u64 = 1 << 13;
+
+/// Why VMX cannot be used on a CPU. Each maps to its own errno and advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// CPUID does not report VMX: not an Intel CPU, or a VM without nested VMX.
+    NoVmx,
+    /// IA32_FEATURE_CONTROL is locked with VMX off, or was left unlocked.
+    DisabledByFirmware,
+    /// CR4.VMXE is already set: another hypervisor (such as kvm_intel) is in VMX operation.
+    InUse,
+}
+
+impl Unusable {
+    /// What the user can do about it, for the kernel log.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Unusable::NoVmx => {
+                "CPUID reports no VMX: use an Intel CPU with VT-x, or a VM with nested VMX (e.g. the Bochs test bed)"
+            }
+            Unusable::DisabledByFirmware => {
+                "VMX is disabled in IA32_FEATURE_CONTROL: enable Intel Virtualization Technology (VT-x) in the firmware setup"
+            }
+            Unusable::InUse => {
+                "VMX is already in use (CR4.VMXE set) by another hypervisor: unload it first (e.g. rmmod kvm_intel)"
+            }
+        }
+    }
+}
+
+/// Decides from what the CPU reports. `feature_control` is `None` when the MSR could not be read.
+pub fn check(cpuid1_ecx: u32, feature_control: Option<u64>, cr4: u64) -> Result<(), Unusable> {
+    if cpuid1_ecx & CPUID1_ECX_VMX == 0 {
+        return Err(Unusable::NoVmx);
+    }
+    let required = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+    match feature_control {
+        Some(msr) if msr & required == required => {}
+        _ => return Err(Unusable::DisabledByFirmware),
+    }
+    if cr4 & CR4_VMXE != 0 {
+        return Err(Unusable::InUse);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USABLE_FC: u64 = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+
+    #[test]
+    fn usable_when_advertised_enabled_and_free() {
+        assert_eq!(check(CPUID1_ECX_VMX, Some(USABLE_FC), 0x3406f0), Ok(()));
+        // Other FEATURE_CONTROL bits (SMX, SGX, LMCE) do not matter.
+        assert_eq!(
+            check(u32::MAX, Some(USABLE_FC | 0x2 | 1 << 18 | 1 << 20), 0),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn no_vmx_bit_wins_over_everything_else() {
+        assert_eq!(
+            check(!CPUID1_ECX_VMX, Some(USABLE_FC), CR4_VMXE),
+            Err(Unusable::NoVmx)
+        );
+    }
+
+    #[test]
+    fn firmware_must_lock_with_vmx_outside_smx() {
+        for fc in [
+            None,
+            Some(0),
+            Some(FEATURE_CONTROL_LOCKED),
+            Some(FEATURE_CONTROL_VMX_OUTSIDE_SMX),
+        ] {
+            assert_eq!(
+                check(CPUID1_ECX_VMX, fc, 0),
+                Err(Unusable::DisabledByFirmware),
+                "{fc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cr4_vmxe_means_another_hypervisor() {
+        assert_eq!(
+            check(CPUID1_ECX_VMX, Some(USABLE_FC), CR4_VMXE),
+            Err(Unusable::InUse)
+        );
+    }
+
+    #[test]
+    fn each_reason_has_its_own_advice() {
+        let all = [
+            Unusable::NoVmx,
+            Unusable::DisabledByFirmware,
+            Unusable::InUse,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| a.advice() != b.advice()));
+        }
+    }
+}

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the rvmm selftests: KTAP output and loading the module under test.
+
+. "$(dirname "$0")/../kselftest/ktap_helpers.sh"
+
+RVMM_KO=${RVMM_KO:-/rvmm/rvmm.ko}
+EXITS=/sys/kernel/debug/rvmm/exits
+
+rvmm_loaded() { grep -q '^rvmm ' /proc/modules; }
+
+# Kernel log lines that mean something went wrong in the kernel, whoever caused it.
+dmesg_problems() { dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|RIP:' || true; }
+
+# ktap_check DESCRIPTION COMMAND...: one test point from a command's exit status.
+ktap_check() {
+	desc=$1
+	shift
+	if "$@"; then ktap_test_pass "$desc"; else ktap_test_fail "$desc"; fi
+}
+
+# Start from a known state: not loaded, empty kernel log.
+rvmm_setup() {
+	rvmm_loaded && rmmod rvmm
+	dmesg -c >/dev/null
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs every test of this directory whose "# requires:" line names SUITE (vmx: the CPU has VMX;
+# novmx: it has none), as the kselftest runner does: one KTAP line per test, its output as comments.
+suite=$1
+dir=$(dirname "$0")
+tests=
+for t in "$dir"/*.sh; do
+	grep -qx "# requires: $suite" "$t" && tests="$tests $t"
+done
+set -- $tests
+echo "TAP version 13"
+echo "1..$#"
+i=0
+for t in "$@"; do
+	i=$((i + 1))
+	name=$(basename "$t")
+	echo "# selftests: rvmm: $name"
+	{
+		sh "$t" 2>&1
+		echo $? >/tmp/rc
+	} | sed 's/^/# /'
+	case $(cat /tmp/rc) in
+	0) echo "ok $i selftests: rvmm: $name" ;;
+	4) echo "ok $i selftests: rvmm: $name # SKIP" ;;
+	*) echo "not ok $i selftests: rvmm: $name # exit=$(cat /tmp/rc)" ;;
+	esac
+done

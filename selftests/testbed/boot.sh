@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Pack the guest (busybox, rvmm.ko, selftests) and boot it under Bochs (emulated VT-x) or QEMU.
+
+source "$(dirname "${BASH_SOURCE[0]}")/module.sh"
+
+BOOT_TIMEOUT=${RVMM_BOOT_TIMEOUT:-900}
+
+# make_initramfs OUT: everything the guest needs, in a gzip'd newc cpio.
+make_initramfs() {
+	local out=$1 root
+	root=$(mktemp -d "$RVMM_CACHE/work/initramfs.XXXXXX")
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp,rvmm,selftests/kselftest}
+	cp "$SYSROOT/usr/bin/busybox" "$root/bin/busybox"
+	# Relative links: /usr/bin/busybox, where `busybox --install` would point, is not in the guest.
+	for applet in $("$root/bin/busybox" --list); do
+		case $applet in init | linuxrc) continue ;; esac # a broken /init must panic, not prompt
+		[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+	done
+	install -m 755 "$TESTBED_DIR/guest-init.sh" "$root/init"
+	cp "$MODULE_KO" "$root/rvmm/"
+	cp -r "$RVMM_SRC/selftests/rvmm" "$root/selftests/"
+	cp "$KDIR_HOST/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"
+	in_sysroot sh -c "cd /cache/${root#"$RVMM_CACHE"/} && find . | cpio --quiet -o -H newc | gzip -1" >"$out"
+	rm -rf "$root"
+}
+
+# make_iso DIR CMDLINE: DIR/boot.iso boots the test kernel with DIR/initrd.gz through isolinux.
+make_iso() {
+	local dir=$1 cmdline=$2
+	mkdir -p "$dir/iso/isolinux"
+	cp "$SYSROOT/usr/lib/ISOLINUX/isolinux.bin" "$SYSROOT/usr/lib/syslinux/modules/bios/ldlinux.c32" \
+		"$dir/iso/isolinux/"
+	cp "$KDIR_HOST/arch/x86/boot/bzImage" "$dir/iso/vmlinuz"
+	cp "$dir/initrd.gz" "$dir/iso/initrd.gz"
+	printf 'default rvmm\nprompt 0\ntimeout 0\nlabel rvmm\n  kernel /vmlinuz\n  append initrd=/initrd.gz %s\n' \
+		"$cmdline" >"$dir/iso/isolinux/isolinux.cfg"
+	in_sysroot xorriso -as mkisofs -quiet -o "/cache/${dir#"$RVMM_CACHE"/}/boot.iso" \
+		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 \
+		-boot-info-table "/cache/${dir#"$RVMM_CACHE"/}/iso" 2>"$dir/xorriso.log"
+}
+
+# boot BACKEND CPUS SUITE: boot the guest, which runs SUITE (demo, vmx, novmx); the serial console
+# ends up in $RUN_DIR/serial.log.
+boot() {
+	local backend=$1 cpus=$2 suite=$3 cmdline
+	RUN_DIR=$RVMM_CACHE/work/run-$backend-$cpus-$suite
+	rm -rf "$RUN_DIR"
+	mkdir -p "$RUN_DIR"
+	make_initramfs "$RUN_DIR/initrd.gz"
+	cmdline="console=ttyS0,115200 loglevel=4 panic=-1 rvmm_suite=$suite"
+	local in_run=/cache/${RUN_DIR#"$RVMM_CACHE"/}
+	case $backend in
+	bochs)
+		make_iso "$RUN_DIR" "$cmdline"
+		cat >"$RUN_DIR/bochsrc" <<-EOB
+			megs: 512
+			cpu: model=corei7_skylake_x, count=$cpus, reset_on_triple_fault=0
+			clock: sync=none, time0=local
+			romimage: file=/usr/share/bochs/BIOS-bochs-latest
+			vgaromimage: file=/usr/share/vgabios/vgabios.bin
+			display_library: rfb, options="timeout=0"
+			ata0-master: type=cdrom, path=$in_run/boot.iso, status=inserted
+			boot: cdrom
+			com1: enabled=1, mode=file, dev=$in_run/serial.log
+			log: $in_run/bochs.log
+			panic: action=fatal
+			error: action=report
+			info: action=report
+			debug: action=ignore
+		EOB
+		step "boot-$backend-${cpus}cpu-$suite" run_guest "$RUN_DIR/serial.log" \
+			bochs -q -f "$in_run/bochsrc"
+		;;
+	qemu-tcg | qemu-kvm)
+		local accel=(-accel tcg -cpu qemu64)
+		[ "$backend" = qemu-kvm ] && accel=(-accel kvm -cpu host)
+		step "boot-$backend-${cpus}cpu-$suite" run_guest "$RUN_DIR/serial.log" \
+			qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m 512 -no-reboot \
+			-display none -serial "file:$in_run/serial.log" \
+			-kernel "/cache/${KDIR_HOST#"$RVMM_CACHE"/}/arch/x86/boot/bzImage" \
+			-initrd "$in_run/initrd.gz" -append "$cmdline"
+		;;
+	*) die "unknown backend '$backend' (bochs, qemu-tcg, qemu-kvm)" ;;
+	esac
+	grep -q '^rvmm-testbed: finished' "$RUN_DIR/serial.log" 2>/dev/null || {
+		tail -n 30 "$RUN_DIR/serial.log" >&2 2>/dev/null || true
+		die "the $backend guest did not finish: panic, hang or time-out (serial console: $RUN_DIR/serial.log)"
+	}
+}
+
+# run_guest SERIAL CMD...: run an emulator in the sysroot until the guest powers off, panics, or runs out
+# of time. Its exit status says little (Bochs exits non-zero on power-off): the guest's own "finished"
+# line on the serial console, checked by the caller, is what counts.
+run_guest() {
+	local serial=$1 pid waited=0
+	shift
+	(IN_SYSROOT_EXEC=exec in_sysroot timeout "$BOOT_TIMEOUT" "$@" </dev/null) &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		# A guest that finished gets a few seconds to power off; a panicked one none (Bochs would reboot).
+		if grep -q 'Kernel panic - not syncing' "$serial" 2>/dev/null ||
+			{ grep -q '^rvmm-testbed: finished' "$serial" 2>/dev/null && [ $((waited += 1)) -gt 5 ]; }; then
+			kill "$pid" 2>/dev/null || true
+		fi
+	done
+	wait "$pid" || log "emulator exited with status $? (124 is a time-out after ${BOOT_TIMEOUT}s)"
+}
+
+# The backend for VMX tests: QEMU with KVM where the host offers VMX to guests, Bochs otherwise.
+vmx_backend() {
+	if [ -n "${RVMM_VMX_BACKEND:-}" ]; then
+		echo "$RVMM_VMX_BACKEND"
+	elif [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then
+		echo qemu-kvm
+	else
+		echo bochs
+	fi
+}

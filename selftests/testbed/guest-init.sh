@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test guest: run the suite named by rvmm_suite= on the kernel command line, then power off.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/cpu
+
+suite=$(sed -n 's/.*rvmm_suite=\([a-z]*\).*/\1/p' /proc/cmdline)
+echo "rvmm-testbed: suite '$suite' on $(grep -c ^processor /proc/cpuinfo) CPU(s), kernel $(uname -r)"
+case $suite in
+demo)
+	echo "rvmm-demo: begin"
+	echo "# insmod rvmm.ko"
+	if insmod /rvmm/rvmm.ko; then
+		echo "# cat /sys/kernel/debug/rvmm/exits"
+		cat /sys/kernel/debug/rvmm/exits
+		echo "# rmmod rvmm"
+		rmmod rvmm
+	fi
+	echo "# dmesg | grep rvmm:"
+	dmesg | grep rvmm:
+	echo "rvmm-demo: end"
+	;;
+*)
+	sh /selftests/rvmm/run_tests.sh "$suite"
+	;;
+esac
+echo "rvmm-testbed: finished"
+poweroff -f

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build (once, cached by source version and config fragment) the Rust-enabled test kernel inside the sysroot.
+
+source "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh"
+
+kernel_key() {
+	key_of "$(in_sysroot dpkg-query -W -f '${Version}' linux-source-7.2)" \
+		"$RVMM_SRC/selftests/kernel.config" "$TESTBED_DIR/kernel.sh"
+}
+
+ensure_kernel() {
+	ensure_sysroot
+	KERNEL_NAME=linux-$(kernel_key)
+	KDIR_HOST=$RVMM_CACHE/$KERNEL_NAME
+	# The same tree as seen from inside the sysroot, where every build runs.
+	KDIR=/cache/$KERNEL_NAME
+	if [ -f "$KDIR_HOST/.complete" ]; then
+		log "kernel: cached at $KDIR_HOST"
+		return
+	fi
+	if [ ! -f "$KDIR_HOST/.extracted" ]; then
+		rm -rf "$KDIR_HOST"
+		mkdir -p "$KDIR_HOST"
+		step kernel-extract tar -C "$KDIR_HOST" --strip-components=1 -xf "$SYSROOT/usr/src/linux-source-7.2.tar.xz"
+		touch "$KDIR_HOST/.extracted"
+	fi
+	step kernel-config in_sysroot bash -c "cd $KDIR && make tinyconfig &&
+		scripts/kconfig/merge_config.sh -m .config /rvmm/selftests/kernel.config && make olddefconfig &&
+		make rustavailable && scripts/config -s RUST | grep -qx y"
+	log "kernel: building bzImage and modules with $(nproc) jobs (about 10 minutes on 2 cores)"
+	step kernel-build in_sysroot bash -c "cd $KDIR && make -j$(nproc) bzImage modules"
+	touch "$KDIR_HOST/.complete"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then ensure_kernel; fi

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the rvmm test bed: logging with timings, caching, and running commands in the sysroot.
+
+set -euo pipefail
+
+TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RVMM_SRC=$(cd "$TESTBED_DIR/../.." && pwd)
+# Costly artefacts live outside the checkout so that a fresh clone reuses them.
+RVMM_CACHE=${RVMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rvmm}
+mkdir -p "$RVMM_CACHE"
+
+_t0=$(date +%s)
+
+log() { printf '[testbed %4ss] %s\n' "$(($(date +%s) - _t0))" "$*" >&2; }
+die() {
+	printf '[testbed] ERROR: %s\n' "$*" >&2
+	exit 1
+}
+
+# step NAME CMD...: run one long step, report its duration, and show the tail of its log on failure.
+step() {
+	local name=$1 logfile="$RVMM_CACHE/logs/$1.log" start rc
+	shift
+	mkdir -p "$RVMM_CACHE/logs"
+	start=$(date +%s)
+	log "$name: started (log: $logfile)"
+	set +e
+	"$@" >"$logfile" 2>&1
+	rc=$?
+	set -e
+	if [ $rc -ne 0 ]; then
+		tail -n 40 "$logfile" >&2
+		die "$name failed (exit $rc) after $(($(date +%s) - start)) s; full log: $logfile"
+	fi
+	log "$name: done in $(($(date +%s) - start)) s"
+	printf '%s %s %s\n' "$name" "$(($(date +%s) - start))" "$start" >>"$RVMM_CACHE/logs/timings"
+}
+
+# key_of FILES/STRINGS...: a short stable hash of the given words and the content of those that are files.
+key_of() {
+	local w
+	for w in "$@"; do
+		if [ -f "$w" ]; then sha256sum <"$w"; else printf '%s\n' "$w"; fi
+	done | sha256sum | cut -c1-16
+}
+
+SYSROOT_SUITE=trixie
+SYSROOT_PACKAGES="build-essential bc bison flex libelf-dev libssl-dev cpio kmod rustc rust-src bindgen"
+SYSROOT_PACKAGES+=" libclang-dev bochs bochsbios vgabios busybox-static xz-utils linux-source-7.2 isolinux"
+SYSROOT_PACKAGES+=" syslinux-common xorriso qemu-system-x86 rustfmt rust-clippy python3"
+SYSROOT="$RVMM_CACHE/sysroot-$(key_of "$SYSROOT_SUITE" "$SYSROOT_PACKAGES" "$TESTBED_DIR/sysroot.sh")"
+
+# in_sysroot CMD...: run CMD inside the sysroot with /proc, /sys, /dev and the checkout mounted. The mounts
+# live in a private mount namespace, so nothing is left mounted when the command ends or is killed.
+# With IN_SYSROOT_EXEC=exec the calling (sub)shell becomes the command, so its PID can be signalled.
+in_sysroot() {
+	${IN_SYSROOT_EXEC:-} unshare --mount --propagation private /bin/bash -c '
+		set -e
+		root=$1; src=$2; cache=$3; shift 3
+		mount -t proc proc "$root/proc"
+		mount --rbind /sys "$root/sys"
+		mount --rbind /dev "$root/dev"
+		mkdir -p "$root/rvmm" "$root/cache"
+		mount --bind "$src" "$root/rvmm"
+		mount --bind "$cache" "$root/cache"
+		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+	' in_sysroot "$SYSROOT" "$RVMM_SRC" "$RVMM_CACHE" "$@"
+}

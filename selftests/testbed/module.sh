@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build rvmm.ko (and check its style) against the cached test kernel, from a copy of the checkout so the
+# work tree stays clean.
+
+source "$(dirname "${BASH_SOURCE[0]}")/kernel.sh"
+
+MODULE_WORK=$RVMM_CACHE/work/module
+
+ensure_module() {
+	ensure_kernel
+	rm -rf "$MODULE_WORK"
+	mkdir -p "$MODULE_WORK"
+	cp -r "$RVMM_SRC/Kbuild" "$RVMM_SRC/rust" "$RVMM_SRC/asm" "$MODULE_WORK/"
+	# CLIPPY=1 runs clippy with the kernel's lint set while compiling; warnings fail the build.
+	step module-build in_sysroot bash -c "make -C $KDIR M=/cache/work/module CLIPPY=1 modules 2>&1 |
+		tee /dev/stderr | { ! grep -E 'warning|error'; }"
+	MODULE_KO=$MODULE_WORK/rvmm.ko
+}
+
+# rustfmt with the kernel's own configuration.
+check_format() {
+	ensure_kernel
+	step rustfmt in_sysroot bash -c "find /rvmm/rust -name '*.rs' -print0 |
+		xargs -0 rustfmt --check --edition 2021 --config-path $KDIR/.rustfmt.toml"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then ensure_module; fi
