@@ -18,6 +18,12 @@ ktap_check() {
 	if "$@"; then ktap_test_pass "$desc"; else ktap_test_fail "$desc"; fi
 }
 
+# contains TEXT PATTERN: TEXT has a line matching the extended regex PATTERN.
+contains() { printf '%s\n' "$1" | grep -qE -- "$2"; }
+
+# write_once FILE DATA: one write(2) of DATA to FILE; prints the error text, if any.
+write_once() { printf '%s' "$2" | dd of="$1" bs=65536 2>&1 >/dev/null | grep -v records; }
+
 # Start from a known state: not loaded, empty kernel log.
 rvmm_setup() {
 	rvmm_loaded && rmmod rvmm

@@ -12,9 +12,9 @@ out=$(insmod "$RVMM_KO" 2>&1)
 rc=$?
 ktap_print_msg "insmod: $out"
 ktap_check "insmod fails" test "$rc" -ne 0
-ktap_check "with ENODEV (No such device)" sh -c "echo '$out' | grep -q 'No such device'"
+ktap_check "with ENODEV (No such device)" contains "$out" 'No such device'
 ktap_check "the log names the CPU and says what to do" \
-	sh -c "dmesg | grep -q 'rvmm: cannot use VMX on CPU0 .*CPUID reports no VMX: use an Intel CPU with VT-x'"
+	contains "$(dmesg)" 'rvmm: cannot use VMX on CPU0 .*CPUID reports no VMX: use an Intel CPU with VT-x'
 ktap_check "nothing is left behind" sh -c "! grep -q '^rvmm ' /proc/modules && test ! -e /sys/kernel/debug/rvmm"
 problems=$(dmesg_problems)
 [ -n "$problems" ] && ktap_print_msg "$problems"
