@@ -4,9 +4,12 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh"
 
+# Bump when the build commands below change (not for comments or messages): it is part of the key.
+KERNEL_RECIPE=1
+
 kernel_key() {
 	key_of "$(in_sysroot dpkg-query -W -f '${Version}' linux-source-7.2)" \
-		"$RVMM_SRC/selftests/kernel.config" "$TESTBED_DIR/kernel.sh"
+		"$RVMM_SRC/selftests/kernel.config" "recipe $KERNEL_RECIPE"
 }
 
 ensure_kernel() {
@@ -25,11 +28,13 @@ ensure_kernel() {
 		step kernel-extract tar -C "$KDIR_HOST" --strip-components=1 -xf "$SYSROOT/usr/src/linux-source-7.2.tar.xz"
 		touch "$KDIR_HOST/.extracted"
 	fi
-	step kernel-config in_sysroot bash -c "cd $KDIR && make tinyconfig &&
+	step --hint "'make rustavailable' explains a toolchain mismatch; CONFIG_RUST must survive olddefconfig" \
+		kernel-config in_sysroot bash -c "cd $KDIR && make tinyconfig &&
 		scripts/kconfig/merge_config.sh -m .config /rvmm/selftests/kernel.config && make olddefconfig &&
 		make rustavailable && scripts/config -s RUST | grep -qx y"
 	log "kernel: building bzImage and modules with $(nproc) jobs (about 10 minutes on 2 cores)"
-	step kernel-build in_sysroot bash -c "cd $KDIR && make -j$(nproc) bzImage modules"
+	step --hint "the first error in the log is the cause; delete $KDIR_HOST to start over" \
+		kernel-build in_sysroot bash -c "cd $KDIR && make -j$(nproc) bzImage modules"
 	touch "$KDIR_HOST/.complete"
 }
 

@@ -17,8 +17,14 @@ die() {
 	exit 1
 }
 
-# step NAME CMD...: run one long step, report its duration, and show the tail of its log on failure.
+# step [--hint TEXT] NAME CMD...: run one long step, report its duration, and show the tail of its log
+# and TEXT (what is the likely cause) on failure.
 step() {
+	local hint=
+	if [ "$1" = --hint ]; then
+		hint=$2
+		shift 2
+	fi
 	local name=$1 logfile="$RVMM_CACHE/logs/$1.log" start rc
 	shift
 	mkdir -p "$RVMM_CACHE/logs"
@@ -30,6 +36,7 @@ step() {
 	set -e
 	if [ $rc -ne 0 ]; then
 		tail -n 40 "$logfile" >&2
+		[ -z "$hint" ] || log "hint: $hint"
 		die "$name failed (exit $rc) after $(($(date +%s) - start)) s; full log: $logfile"
 	fi
 	log "$name: done in $(($(date +%s) - start)) s"
@@ -48,7 +55,9 @@ SYSROOT_SUITE=trixie
 SYSROOT_PACKAGES="build-essential bc bison flex libelf-dev libssl-dev cpio kmod rustc rust-src bindgen"
 SYSROOT_PACKAGES+=" libclang-dev bochs bochsbios vgabios busybox-static xz-utils linux-source-7.2 isolinux"
 SYSROOT_PACKAGES+=" syslinux-common xorriso qemu-system-x86 rustfmt rust-clippy python3"
-SYSROOT="$RVMM_CACHE/sysroot-$(key_of "$SYSROOT_SUITE" "$SYSROOT_PACKAGES" "$TESTBED_DIR/sysroot.sh")"
+# Bump when the way the sysroot is made changes (not for comments or messages): it is part of the key.
+SYSROOT_RECIPE=1
+SYSROOT="$RVMM_CACHE/sysroot-$(key_of "$SYSROOT_SUITE" "$SYSROOT_PACKAGES" "recipe $SYSROOT_RECIPE")"
 
 # in_sysroot CMD...: run CMD inside the sysroot with /proc, /sys, /dev and the checkout mounted. The mounts
 # live in a private mount namespace, so nothing is left mounted when the command ends or is killed.

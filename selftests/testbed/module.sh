@@ -11,9 +11,11 @@ ensure_module() {
 	ensure_kernel
 	rm -rf "$MODULE_WORK"
 	mkdir -p "$MODULE_WORK"
-	cp -r "$RVMM_SRC/Kbuild" "$RVMM_SRC/rust" "$RVMM_SRC/asm" "$MODULE_WORK/"
-	# CLIPPY=1 runs clippy with the kernel's lint set while compiling; warnings fail the build.
-	step module-build in_sysroot bash -c "make -C $KDIR M=/cache/work/module CLIPPY=1 modules 2>&1 |
+	cp -r "$RVMM_SRC/Makefile" "$RVMM_SRC/Kbuild" "$RVMM_SRC/rust" "$RVMM_SRC/asm" "$MODULE_WORK/"
+	# Through the top-level Makefile, as a user would. CLIPPY=1 runs clippy with the kernel's lint set
+	# while compiling; any warning fails the build.
+	step --hint "compiler, clippy or objtool warnings count as errors" \
+		module-build in_sysroot bash -c "make -C /cache/work/module KDIR=$KDIR CLIPPY=1 2>&1 |
 		tee /dev/stderr | { ! grep -E 'warning|error'; }"
 	MODULE_KO=$MODULE_WORK/rvmm.ko
 }
@@ -21,8 +23,15 @@ ensure_module() {
 # rustfmt with the kernel's own configuration.
 check_format() {
 	ensure_kernel
-	step rustfmt in_sysroot bash -c "find /rvmm/rust -name '*.rs' -print0 |
+	step --hint "run: selftests/testbed/run fmt" rustfmt in_sysroot bash -c "find /rvmm/rust -name '*.rs' -print0 |
 		xargs -0 rustfmt --check --edition 2021 --config-path $KDIR/.rustfmt.toml"
+}
+
+# Reformat the sources in place with the same configuration.
+format_sources() {
+	ensure_kernel
+	in_sysroot bash -c "find /rvmm/rust -name '*.rs' -print0 |
+		xargs -0 rustfmt --edition 2021 --config-path $KDIR/.rustfmt.toml"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then ensure_module; fi

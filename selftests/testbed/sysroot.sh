@@ -14,7 +14,8 @@ ensure_sysroot() {
 		bash -c 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap'
 	if [ ! -f "$SYSROOT.tmp/.debootstrapped" ]; then
 		rm -rf "$SYSROOT.tmp"
-		step debootstrap debootstrap --variant=minbase --include=ca-certificates "$SYSROOT_SUITE" \
+		step --hint "is the Debian package archive reachable from this machine?" \
+			debootstrap debootstrap --variant=minbase --include=ca-certificates "$SYSROOT_SUITE" \
 			"$SYSROOT.tmp" http://deb.debian.org/debian
 		touch "$SYSROOT.tmp/.debootstrapped"
 	fi
@@ -23,7 +24,8 @@ ensure_sysroot() {
 	local saved=$SYSROOT
 	SYSROOT=$SYSROOT.tmp
 	# shellcheck disable=SC2086
-	step sysroot-packages in_sysroot bash -c "apt-get update && DEBIAN_FRONTEND=noninteractive \
+	step --hint "a package may be missing from $SYSROOT_SUITE: check the apt errors above" \
+		sysroot-packages in_sysroot bash -c "apt-get update && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends $SYSROOT_PACKAGES"
 	SYSROOT=$saved
 	mv "$SYSROOT.tmp" "$SYSROOT"
