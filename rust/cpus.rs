@@ -12,6 +12,13 @@ pub(crate) fn possible() -> impl Iterator<Item = u32> + Clone {
     (0..cpu::nr_cpu_ids()).filter(move |&id| cpu::CpuId::from_u32(id).is_some_and(|c| mask.test(c)))
 }
 
+/// The CPUs online now (stable while the caller holds a [`HotplugGuard`]).
+pub(crate) fn online() -> impl Iterator<Item = u32> + Clone {
+    // SAFETY: `__cpu_online_mask` is a static that lives as long as the kernel.
+    let mask = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
+    (0..cpu::nr_cpu_ids()).filter(move |&id| cpu::CpuId::from_u32(id).is_some_and(|c| mask.test(c)))
+}
+
 /// Runs `f` on every online CPU, in IPI context (interrupts off), and waits for all of them.
 ///
 /// The caller holds the CPU hotplug read lock if the set of CPUs must not change meanwhile.

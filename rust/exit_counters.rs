@@ -33,6 +33,11 @@ impl ExitCounters {
         Ok(Self { rows })
     }
 
+    /// CPU `cpu`'s row, for its exit handler to count into without a lock.
+    pub(crate) fn row(&self, cpu: u32) -> *const [Atomic<u64>; exit_reason::COUNT] {
+        &self.rows[cpu as usize].0
+    }
+
     fn count(&self, cpu: u32, reason: usize) -> u64 {
         self.rows
             .get(cpu as usize)

@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The hardware-facing unsafe surface: CPU instructions, control registers and MSRs.
+//! The hardware-facing unsafe surface: CPU instructions, control and debug registers, descriptor
+//! tables, MSRs and VMX instructions.
 //!
-//! Everything that executes a privileged or VMX instruction lives here, behind safe functions whose
-//! preconditions are argued once.
+//! Everything that executes a privileged or VMX instruction lives here, behind functions whose
+//! preconditions are argued once. Callers run at CPL 0 in the kernel, with preemption disabled where
+//! the state is per CPU.
 
 use core::arch::asm;
-use kernel::ffi::c_int;
+use kernel::ffi::{c_int, c_void};
 
 extern "C" {
     // asm/msr.S
     fn rvmm_rdmsr_safe(msr: u32, value: *mut u64) -> c_int;
     fn rvmm_wrmsr_safe(msr: u32, value: u64) -> c_int;
+    // asm/shim.c
+    // `struct page *`, passed as an opaque pointer: the shim is the only side that looks inside.
+    fn rvmm_page_to_phys(page: *mut c_void) -> u64;
+    fn rvmm_copy_kernel_pgd(dst: *mut c_void);
+    fn rvmm_reload_tr();
+    fn rvmm_load_gs_selector(selector: u16);
 }
 
 /// Executes CPUID for `leaf`/`subleaf` and returns EAX, EBX, ECX, EDX.
@@ -34,12 +42,140 @@ pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     [eax, ebx, ecx, edx]
 }
 
-/// Reads this CPU's CR4 from the hardware, not from Linux's per-CPU shadow.
-pub(crate) fn read_cr4() -> u64 {
-    let cr4: u64;
-    // SAFETY: reading CR4 at CPL 0 has no side effects.
-    unsafe { asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack, preserves_flags)) };
-    cr4
+macro_rules! control_register {
+    ($read:ident, $write:ident, $reg:literal) => {
+        pub(crate) fn $read() -> u64 {
+            let value: u64;
+            // SAFETY: reading a control register at CPL 0 has no side effects.
+            unsafe { asm!(concat!("mov {}, ", $reg), out(reg) value, options(nomem, nostack, preserves_flags)) };
+            value
+        }
+
+        /// # Safety
+        ///
+        /// The caller keeps the kernel's view of the register consistent: it either restores a value
+        /// the kernel had, or only changes a bit the kernel does not track (CR4.VMXE).
+        pub(crate) unsafe fn $write(value: u64) {
+            // SAFETY: by the caller's contract the new value is one the kernel runs with.
+            unsafe { asm!(concat!("mov ", $reg, ", {}"), in(reg) value, options(nostack, preserves_flags)) };
+        }
+    };
+}
+
+control_register!(read_cr0, write_cr0, "cr0");
+control_register!(read_cr3, write_cr3, "cr3");
+control_register!(read_cr4, write_cr4, "cr4");
+control_register!(read_cr8, write_cr8, "cr8");
+control_register!(read_dr7, write_dr7, "dr7");
+
+/// A descriptor-table register (GDTR or IDTR) as SGDT/SIDT store it.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TableRegister {
+    pub(crate) limit: u16,
+    pub(crate) base: u64,
+}
+
+pub(crate) fn sgdt() -> TableRegister {
+    let mut table = TableRegister::default();
+    // SAFETY: SGDT writes the 10 bytes of `table`.
+    unsafe { asm!("sgdt [{}]", in(reg) &mut table, options(nostack, preserves_flags)) };
+    table
+}
+
+pub(crate) fn sidt() -> TableRegister {
+    let mut table = TableRegister::default();
+    // SAFETY: SIDT writes the 10 bytes of `table`.
+    unsafe { asm!("sidt [{}]", in(reg) &mut table, options(nostack, preserves_flags)) };
+    table
+}
+
+/// Loads GDTR and IDTR.
+///
+/// # Safety
+///
+/// Both tables are ones this CPU was using, so every selector and vector stays valid.
+pub(crate) unsafe fn load_descriptor_tables(gdt: TableRegister, idt: TableRegister) {
+    // SAFETY: by the caller's contract.
+    unsafe {
+        asm!("lgdt [{}]", in(reg) &gdt, options(readonly, nostack, preserves_flags));
+        asm!("lidt [{}]", in(reg) &idt, options(readonly, nostack, preserves_flags));
+    }
+}
+
+/// The selectors in CS, SS, DS, ES, FS, GS, LDTR and TR, in the order of `vmx::fields::Seg`.
+pub(crate) fn selectors() -> [u16; 8] {
+    let (es, cs, ss, ds, fs, gs, ldtr, tr): (u16, u16, u16, u16, u16, u16, u16, u16);
+    // SAFETY: reading segment selectors has no side effects.
+    unsafe {
+        asm!(
+            "mov {0:x}, es", "mov {1:x}, cs", "mov {2:x}, ss", "mov {3:x}, ds",
+            "mov {4:x}, fs", "mov {5:x}, gs", "sldt {6:x}", "str {7:x}",
+            out(reg) es, out(reg) cs, out(reg) ss, out(reg) ds,
+            out(reg) fs, out(reg) gs, out(reg) ldtr, out(reg) tr,
+            options(nomem, nostack, preserves_flags),
+        );
+    }
+    [es, cs, ss, ds, fs, gs, ldtr, tr]
+}
+
+/// Reads 8 bytes of a descriptor table: `table_base + offset`.
+///
+/// # Safety
+///
+/// `table_base` is the GDT or LDT this CPU uses and `offset` is within its limit.
+pub(crate) unsafe fn read_descriptor(table_base: u64, offset: usize) -> u64 {
+    let entry = (table_base as usize + offset) as *const u64;
+    // SAFETY: by the caller's contract the entry is mapped; the table may not be 8-byte aligned.
+    unsafe { entry.read_unaligned() }
+}
+
+/// Stores RFLAGS and RIP below `rsp`, as the exit stub's POPF; RET expect them, and returns the new
+/// stack pointer.
+///
+/// # Safety
+///
+/// `rsp` is a mapped kernel stack whose 16 bytes below it are free (no red zone in the kernel).
+pub(crate) unsafe fn push_return_frame(rsp: u64, rip: u64, rflags: u64) -> u64 {
+    let frame = (rsp - 16) as *mut u64;
+    // SAFETY: by the caller's contract.
+    unsafe {
+        frame.write(rflags);
+        frame.add(1).write(rip);
+    }
+    rsp - 16
+}
+
+/// Loads the data-segment and LDT selectors a CPU had (SS, DS, ES, FS, LDTR), then GS through the
+/// kernel's own helper, which keeps the kernel's GS base intact.
+///
+/// # Safety
+///
+/// The selectors are ones this CPU had loaded in the current GDT/LDT, so each load succeeds.
+pub(crate) unsafe fn load_selectors(ss: u16, ds: u16, es: u16, fs: u16, gs: u16, ldtr: u16) {
+    // SAFETY: by the caller's contract; FS base is restored by the caller afterwards.
+    unsafe {
+        asm!(
+            "mov ss, {0:x}", "mov ds, {1:x}", "mov es, {2:x}", "mov fs, {3:x}", "lldt {4:x}",
+            in(reg) ss, in(reg) ds, in(reg) es, in(reg) fs, in(reg) ldtr,
+            options(nostack, preserves_flags),
+        );
+        if gs != 0 {
+            rvmm_load_gs_selector(gs);
+        }
+    }
+}
+
+/// Reloads TR from the GDT, restoring the TSS limit that VM exits cut to 0x67.
+pub(crate) fn reload_tr() {
+    // SAFETY: the shim calls the kernel's force_reload_TR(), which marks this CPU's TSS descriptor
+    // available in the writable GDT alias and loads it.
+    unsafe { rvmm_reload_tr() };
+}
+
+/// Reads an MSR the caller knows exists (an architectural MSR of every x86-64 CPU).
+pub(crate) fn rdmsr(msr: u32) -> u64 {
+    rdmsr_safe(msr).unwrap_or(0)
 }
 
 /// Reads MSR `msr`, or `None` if the CPU raised #GP (the MSR does not exist).
@@ -47,17 +183,148 @@ pub(crate) fn rdmsr_safe(msr: u32) -> Option<u64> {
     let mut value = 0;
     // SAFETY: `rvmm_rdmsr_safe` executes RDMSR under an exception-table fixup, so a #GP returns an
     // error instead of faulting, and writes only `value`. Reading an MSR has no side effects for the
-    // MSRs rvmm reads (architectural capability and feature MSRs).
+    // MSRs rvmm reads (architectural state, and reads on behalf of a guest that may read them).
     (unsafe { rvmm_rdmsr_safe(msr, &mut value) } == 0).then_some(value)
 }
 
 /// Writes MSR `msr`; `Err` if the CPU raised #GP (no such MSR, or a reserved bit set).
-#[allow(dead_code)] // The MSR-write exit handler is its first user.
 pub(crate) fn wrmsr_safe(msr: u32, value: u64) -> Result<(), ()> {
-    // SAFETY: `rvmm_wrmsr_safe` executes WRMSR under an exception-table fixup. Callers only write MSRs
-    // on behalf of a guest that was itself allowed to write them.
+    // SAFETY: `rvmm_wrmsr_safe` executes WRMSR under an exception-table fixup. Callers only write
+    // MSRs on behalf of a guest that may write them, or restore values the kernel had.
     match unsafe { rvmm_wrmsr_safe(msr, value) } {
         0 => Ok(()),
         _ => Err(()),
     }
+}
+
+/// Executes XSETBV for a value already validated against the SDM's rules.
+pub(crate) fn xsetbv(xcr: u32, value: u64) {
+    // SAFETY: the caller validated `value` with `vmx::xcr::xsetbv_allowed`, so XSETBV does not fault;
+    // host and guest are the same kernel, which chose this XCR0.
+    unsafe {
+        asm!("xsetbv", in("ecx") xcr, in("eax") value as u32, in("edx") (value >> 32) as u32,
+             options(nomem, nostack, preserves_flags));
+    }
+}
+
+pub(crate) fn wbinvd() {
+    // SAFETY: WBINVD writes back and invalidates caches; it loses no data.
+    unsafe { asm!("wbinvd", options(nostack, preserves_flags)) };
+}
+
+/// Physical address of a page.
+pub(crate) fn page_phys(page: &kernel::page::Page) -> u64 {
+    // SAFETY: `page` is a live page; page_to_phys() only computes.
+    unsafe { rvmm_page_to_phys(page.as_ptr().cast()) }
+}
+
+/// Fills `page` with the kernel half of this CPU's current top-level page table.
+pub(crate) fn copy_kernel_pgd(page: &kernel::page::Page) {
+    // SAFETY: `page` is a page we own; the shim copies the entries the kernel shares between all
+    // address spaces, which it never changes after boot.
+    unsafe { rvmm_copy_kernel_pgd(page.as_ptr().cast()) };
+}
+
+/// How a VMX instruction failed (SDM Vol. 3C, 31.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VmFail {
+    /// VMfailInvalid: no current VMCS to hold an error number.
+    Invalid,
+    /// VMfailValid, with the VM-instruction error number.
+    Valid(u32),
+}
+
+fn vm_result(cf: u8, zf: u8) -> Result<(), VmFail> {
+    match (cf, zf) {
+        (0, 0) => Ok(()),
+        (0, _) => Err(VmFail::Valid(
+            vmread(crate::vmx::fields::VM_INSTRUCTION_ERROR) as u32,
+        )),
+        _ => Err(VmFail::Invalid),
+    }
+}
+
+/// Enters VMX root operation with the VMXON region at `phys`.
+///
+/// # Safety
+///
+/// CR4.VMXE is set, IA32_FEATURE_CONTROL allows VMXON, and `phys` is a zeroed 4-KiB page carrying
+/// the VMCS revision id that stays allocated until VMXOFF.
+pub(crate) unsafe fn vmxon(phys: u64) -> Result<(), VmFail> {
+    let (cf, zf): (u8, u8);
+    // SAFETY: by the caller's contract.
+    unsafe {
+        asm!("vmxon [{}]", "setc {}", "setz {}", in(reg) &phys, out(reg_byte) cf, out(reg_byte) zf, options(nostack))
+    };
+    vm_result(cf, zf)
+}
+
+/// Leaves VMX operation.
+///
+/// # Safety
+///
+/// This CPU is in VMX root operation and nothing will use its VMCS again.
+pub(crate) unsafe fn vmxoff() {
+    // SAFETY: by the caller's contract.
+    unsafe { asm!("vmxoff", options(nostack)) };
+}
+
+/// # Safety
+///
+/// In VMX root operation; `phys` is a VMCS region (4 KiB, revision id written) owned by the caller.
+pub(crate) unsafe fn vmclear(phys: u64) -> Result<(), VmFail> {
+    let (cf, zf): (u8, u8);
+    // SAFETY: by the caller's contract.
+    unsafe {
+        asm!("vmclear [{}]", "setc {}", "setz {}", in(reg) &phys, out(reg_byte) cf, out(reg_byte) zf, options(nostack))
+    };
+    vm_result(cf, zf)
+}
+
+/// # Safety
+///
+/// As for [`vmclear`]; the VMCS becomes this CPU's current VMCS.
+pub(crate) unsafe fn vmptrld(phys: u64) -> Result<(), VmFail> {
+    let (cf, zf): (u8, u8);
+    // SAFETY: by the caller's contract.
+    unsafe {
+        asm!("vmptrld [{}]", "setc {}", "setz {}", in(reg) &phys, out(reg_byte) cf, out(reg_byte) zf, options(nostack))
+    };
+    vm_result(cf, zf)
+}
+
+/// Reads a field of the current VMCS (0 if the CPU has no such field).
+pub(crate) fn vmread(field: u32) -> u64 {
+    let value: u64;
+    // SAFETY: only called in VMX root operation with a current VMCS (set-up and exit handling);
+    // VMREAD only writes `value` and the flags.
+    unsafe {
+        asm!("vmread {}, {}", out(reg) value, in(reg) u64::from(field), options(nostack, nomem))
+    };
+    value
+}
+
+/// Writes a field of the current VMCS.
+pub(crate) fn vmwrite(field: u32, value: u64) -> Result<(), VmFail> {
+    let (cf, zf): (u8, u8);
+    // SAFETY: only called in VMX root operation with a current VMCS that this CPU owns; a VMCS field
+    // changes nothing until the next VM entry, which checks it.
+    unsafe {
+        asm!("vmwrite {}, {}", "setc {}", "setz {}", in(reg) u64::from(field), in(reg) value,
+             out(reg_byte) cf, out(reg_byte) zf, options(nostack, nomem));
+    }
+    vm_result(cf, zf)
+}
+
+/// Calls rvmm's hypervisor on this CPU: `function` in RAX, the result returned in RAX.
+///
+/// # Safety
+///
+/// This CPU runs under rvmm (VMCALL raises #UD otherwise), and `function` is one whose effect the
+/// caller is prepared for (DEVIRTUALIZE returns on a CPU that has left VMX operation).
+pub(crate) unsafe fn vmcall(function: u64) -> u64 {
+    let result: u64;
+    // SAFETY: by the caller's contract; the hypervisor preserves every register but RAX.
+    unsafe { asm!("vmcall", inout("rax") function => result, options(nostack)) };
+    result
 }

@@ -5,8 +5,13 @@
 use kernel::{debugfs, prelude::*};
 
 mod cpus;
+mod exit;
 mod exit_counters;
+mod guest_regs;
 mod hw;
+mod hypervisor;
+mod vcpu;
+mod vmcs_setup;
 // Shared with the host crate that `cargo test` builds, where `pub` is that crate's interface.
 #[allow(unreachable_pub)]
 mod vmx;
@@ -21,7 +26,9 @@ module! {
 }
 
 struct Rvmm {
-    // Dropped in this order: the file goes before its directory.
+    // Dropped in this order: every CPU is devirtualized before the counters it counts into go, and
+    // the file goes before its directory.
+    _hypervisor: hypervisor::Hypervisor,
     _exits: Pin<KBox<debugfs::File<exit_counters::ExitCounters>>>,
     _debugfs: debugfs::Dir,
 }
@@ -29,8 +36,7 @@ struct Rvmm {
 impl kernel::Module for Rvmm {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let hotplug = cpus::HotplugGuard::lock();
-        let cpus = vmx_support::check_online_cpus(&hotplug)?;
-        drop(hotplug);
+        vmx_support::check_online_cpus(&hotplug)?;
 
         let dir = debugfs::Dir::new(c"rvmm");
         let exits = KBox::pin_init(
@@ -42,8 +48,14 @@ impl kernel::Module for Rvmm {
             ),
             GFP_KERNEL,
         )?;
-        pr_info!("VMX is usable on all {cpus} online CPUs; exit counters: /sys/kernel/debug/rvmm/exits\n");
+        let hypervisor = hypervisor::Hypervisor::start(&exits, &hotplug)?;
+        drop(hotplug);
+        pr_info!(
+            "virtualized {} CPUs; exit counters: /sys/kernel/debug/rvmm/exits\n",
+            hypervisor.cpus()
+        );
         Ok(Self {
+            _hypervisor: hypervisor,
             _exits: exits,
             _debugfs: dir,
         })
@@ -52,6 +64,6 @@ impl kernel::Module for Rvmm {
 
 impl Drop for Rvmm {
     fn drop(&mut self) {
-        pr_info!("unloaded\n");
+        pr_info!("devirtualized every CPU; unloaded\n");
     }
 }

@@ -2,6 +2,29 @@
 
 //! Basic VM-exit reasons (Intel SDM Vol. 3D, Appendix C "VMX Basic Exit Reasons").
 
+// The basic exit reasons rvmm handles by number.
+pub const EXCEPTION_NMI: usize = 0;
+pub const EXTERNAL_INTERRUPT: usize = 1;
+pub const TRIPLE_FAULT: usize = 2;
+pub const INIT: usize = 3;
+pub const SIPI: usize = 4;
+pub const CPUID: usize = 10;
+pub const GETSEC: usize = 11;
+pub const INVD: usize = 13;
+pub const VMCALL: usize = 18;
+pub const VMCLEAR: usize = 19;
+pub const VMXON: usize = 27;
+pub const CR_ACCESS: usize = 28;
+pub const MSR_READ: usize = 31;
+pub const MSR_WRITE: usize = 32;
+pub const INVEPT: usize = 50;
+pub const INVVPID: usize = 53;
+pub const XSETBV: usize = 55;
+pub const VMFUNC: usize = 59;
+
+/// Bit 31 of the exit-reason field: the VM entry itself failed (SDM Vol. 3C, 27.8).
+pub const ENTRY_FAILURE: u32 = 1 << 31;
+
 /// One past the highest basic exit reason the SDM defines; sizes the per-CPU counter rows.
 pub const COUNT: usize = 86;
 
@@ -111,6 +134,27 @@ mod tests {
         assert_eq!(name(33), Some("INVALID_GUEST_STATE"));
         assert_eq!(name(55), Some("XSETBV"));
         assert_eq!(name(85), Some("MSR_WRITE_IMM"));
+        for (reason, expected) in [
+            (EXCEPTION_NMI, "EXCEPTION_NMI"),
+            (TRIPLE_FAULT, "TRIPLE_FAULT"),
+            (INIT, "INIT"),
+            (SIPI, "SIPI"),
+            (CPUID, "CPUID"),
+            (GETSEC, "GETSEC"),
+            (INVD, "INVD"),
+            (VMCALL, "VMCALL"),
+            (VMCLEAR, "VMCLEAR"),
+            (VMXON, "VMXON"),
+            (CR_ACCESS, "CR_ACCESS"),
+            (MSR_READ, "MSR_READ"),
+            (MSR_WRITE, "MSR_WRITE"),
+            (INVEPT, "INVEPT"),
+            (INVVPID, "INVVPID"),
+            (XSETBV, "XSETBV"),
+            (VMFUNC, "VMFUNC"),
+        ] {
+            assert_eq!(name(reason), Some(expected));
+        }
     }
 
     #[test]

@@ -5,6 +5,15 @@
 //! This file is both the `vmx` module of the kernel crate and the root of the host crate that
 //! `cargo test` builds, so everything below it uses `core` only.
 
+pub mod controls;
+pub mod cpuid;
+pub mod cr_access;
 pub mod exit_reason;
 pub mod exit_table;
+pub mod fields;
+pub mod hypercall;
+pub mod instruction_error;
+pub mod msr;
+pub mod segment;
 pub mod support;
+pub mod xcr;

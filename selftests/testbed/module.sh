@@ -15,8 +15,8 @@ ensure_module() {
 	# Through the top-level Makefile, as a user would. CLIPPY=1 runs clippy with the kernel's lint set
 	# while compiling; any warning fails the build.
 	step --hint "compiler, clippy or objtool warnings count as errors" \
-		module-build in_sysroot bash -c "make -C /cache/work/module KDIR=$KDIR CLIPPY=1 2>&1 |
-		tee /dev/stderr | { ! grep -E 'warning|error'; }"
+		module-build in_sysroot bash -o pipefail -c "make -C /cache/work/module KDIR=$KDIR CLIPPY=1 2>&1 |
+		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
 	MODULE_KO=$MODULE_WORK/rvmm.ko
 }
 

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel helpers rvmm needs that are static inline or macros in C, so Rust cannot call them.
+ */
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <asm/desc.h>
+#include <asm/gsseg.h>
+#include <asm/msr.h>
+#include <asm/pgtable.h>
+#include <asm/tlbflush.h>
+
+u64 rvmm_page_to_phys(struct page *page);
+void rvmm_copy_kernel_pgd(struct page *dst);
+void rvmm_reload_tr(void);
+void rvmm_load_gs_selector(u16 selector);
+
+u64 rvmm_page_to_phys(struct page *page)
+{
+	return page_to_phys(page);
+}
+
+/*
+ * The host CR3 must stay valid after the process that loaded rvmm is gone, and init_mm is not
+ * exported: copy the kernel half of the current top-level table, as pgd_ctor() does for every new mm.
+ * Those entries are shared by all address spaces and never change after boot.
+ */
+void rvmm_copy_kernel_pgd(struct page *dst)
+{
+	pgd_t *src = __va(read_cr3_pa());
+
+	memcpy((pgd_t *)page_address(dst) + KERNEL_PGD_BOUNDARY,
+	       src + KERNEL_PGD_BOUNDARY, KERNEL_PGD_PTRS * sizeof(pgd_t));
+}
+
+/*
+ * VM exits set the TR limit to 0x67; reloading TR from the GDT restores Linux's (I/O bitmap).
+ * force_reload_TR() cannot be used: it calls load_direct_gdt(), which only KVM may. LTR marks the
+ * descriptor busy, a write the read-only fixmap GDT would fault on, so load through the writable
+ * alias and go back to the fixmap GDT, as native_load_tr_desc() does.
+ */
+void rvmm_reload_tr(void)
+{
+	struct desc_struct *gdt = get_current_gdt_rw();
+	struct desc_ptr writable = {
+		.address = (unsigned long)gdt,
+		.size = GDT_SIZE - 1,
+	};
+	tss_desc tss;
+
+	memcpy(&tss, &gdt[GDT_ENTRY_TSS], sizeof(tss));
+	tss.type = DESC_TSS;
+	write_gdt_entry(gdt, GDT_ENTRY_TSS, &tss, DESC_TSS);
+	native_load_gdt(&writable);
+	asm volatile("ltr %w0" : : "q" (GDT_ENTRY_TSS * 8));
+	load_fixmap_gdt(smp_processor_id());
+	this_cpu_write(__tss_limit_invalid, false);
+}
+
+/*
+ * Loading GS also loads the inactive (user) GS base from the descriptor; keep the value the
+ * interrupted task had, as a context switch would.
+ */
+void rvmm_load_gs_selector(u16 selector)
+{
+	u64 user_gs_base;
+
+	rdmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+	load_gs_index(selector);
+	wrmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+}

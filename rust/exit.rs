@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VM-exit handling. Runs in VMX root operation with interrupts off, at any point of the guest
+//! kernel, which may hold any lock: nothing here locks, sleeps, allocates or prints (SDM Vol. 3C,
+//! chapter 26 lists which exits happen; Appendix C numbers them).
+
+use crate::{
+    guest_regs::GuestRegs,
+    hw,
+    vcpu::Vcpu,
+    vmx::{
+        cpuid,
+        cr_access::{self, CrAccess},
+        exit_reason::*,
+        fields::{self, Seg},
+        hypercall, msr,
+        support::CR4_VMXE,
+        xcr,
+    },
+};
+
+const UD: u8 = 6;
+const GP: u8 = 13;
+/// Interruption type "hardware exception" and the valid bit (SDM 25.8.3).
+const HARDWARE_EXCEPTION: u32 = 3 << 8;
+const DELIVER_ERROR_CODE: u32 = 1 << 11;
+const VALID: u32 = 1 << 31;
+/// Activity state "wait-for-SIPI" (SDM 25.4.2).
+const WAIT_FOR_SIPI: u64 = 3;
+/// Interruptibility: blocking by STI and by MOV SS, which end with the instruction we skip.
+const BLOCKING_BY_STI_OR_MOV_SS: u64 = 3;
+
+/// What the exit stub does next.
+#[repr(u64)]
+enum Next {
+    /// Resume the guest natively: rvmm has left VMX operation on this CPU.
+    Natively = 0,
+    Resume = 1,
+}
+
+/// Called by the exit stub (asm/vmx.S) for every VM exit.
+///
+/// # Safety
+///
+/// `regs` is the frame the stub built on this CPU's host stack and `vcpu` the pointer stored at
+/// HOST_RSP: this CPU's Vcpu.
+#[no_mangle]
+unsafe extern "C" fn rvmm_handle_vmexit(regs: *mut GuestRegs, vcpu: *const Vcpu) -> u64 {
+    // SAFETY: by the stub's contract; nothing else uses either while this CPU is in root mode.
+    let (regs, vcpu) = unsafe { (&mut *regs, &*vcpu) };
+    handle(regs, vcpu) as u64
+}
+
+/// Called by the exit stub when VMRESUME itself failed: rvmm leaves this CPU, which keeps running
+/// natively at the guest's RIP.
+///
+/// # Safety
+///
+/// As for [`rvmm_handle_vmexit`].
+#[no_mangle]
+unsafe extern "C" fn rvmm_handle_vmresume_failure(regs: *mut GuestRegs, vcpu: *const Vcpu) {
+    // SAFETY: as above.
+    let (regs, vcpu) = unsafe { (&mut *regs, &*vcpu) };
+    let error = hw::vmread(fields::VM_INSTRUCTION_ERROR) as u32;
+    vcpu.stop(regs, ENTRY_FAILURE | error, hw::vmread(fields::GUEST_RIP));
+}
+
+fn handle(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
+    let reason = hw::vmread(fields::EXIT_REASON) as u32;
+    let basic = (reason & 0xffff) as usize;
+    vcpu.count(basic);
+    if reason & ENTRY_FAILURE != 0 {
+        return stop(regs, vcpu, reason);
+    }
+    match basic {
+        CPUID => emulate_cpuid(regs),
+        MSR_READ => emulate_rdmsr(regs),
+        MSR_WRITE => emulate_wrmsr(regs),
+        CR_ACCESS => emulate_cr_access(regs, vcpu, reason),
+        XSETBV => emulate_xsetbv(regs),
+        INVD => {
+            // INVD would drop dirty lines the kernel owns; WBINVD keeps memory coherent.
+            hw::wbinvd();
+            skip_instruction()
+        }
+        VMCALL => hypercall(regs, vcpu),
+        // As on a CPU without VMX (or without SMX enabled, for GETSEC).
+        VMCLEAR..=VMXON | INVEPT | INVVPID | VMFUNC | GETSEC => inject(UD, None),
+        EXCEPTION_NMI => reflect_event(),
+        // Not enabled; if it happens the interrupt is still pending and reaches the guest.
+        EXTERNAL_INTERRUPT => Next::Resume,
+        // An INIT puts a real CPU in wait-for-SIPI; the guest's CPU does the same. Linux never sends
+        // INIT or SIPI to an online CPU, and rvmm only runs on online ones.
+        INIT => {
+            let _ = hw::vmwrite(fields::GUEST_ACTIVITY_STATE, WAIT_FOR_SIPI);
+            Next::Resume
+        }
+        SIPI => Next::Resume,
+        // Leave VMX and let the faulting instruction run natively, so that the machine resets as it
+        // would without rvmm. Any exit rvmm does not expect takes the same way out: the kernel meets
+        // natively whatever made the CPU exit.
+        TRIPLE_FAULT => stop(regs, vcpu, reason),
+        _ => stop(regs, vcpu, reason),
+    }
+}
+
+fn stop(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
+    vcpu.stop(regs, reason, hw::vmread(fields::GUEST_RIP));
+    Next::Natively
+}
+
+/// The address of the instruction after the one that exited.
+fn next_rip() -> u64 {
+    hw::vmread(fields::GUEST_RIP) + hw::vmread(fields::EXIT_INSTRUCTION_LEN)
+}
+
+/// Completes the exiting instruction: advance RIP and end an STI/MOV SS interrupt shadow, as
+/// executing it would have.
+fn skip_instruction() -> Next {
+    let _ = hw::vmwrite(fields::GUEST_RIP, next_rip());
+    let interruptibility = hw::vmread(fields::GUEST_INTERRUPTIBILITY);
+    if interruptibility & BLOCKING_BY_STI_OR_MOV_SS != 0 {
+        let _ = hw::vmwrite(
+            fields::GUEST_INTERRUPTIBILITY,
+            interruptibility & !BLOCKING_BY_STI_OR_MOV_SS,
+        );
+    }
+    Next::Resume
+}
+
+/// Raises a fault in the guest at the exiting instruction (RIP stays on it).
+fn inject(vector: u8, error_code: Option<u32>) -> Next {
+    let mut info = VALID | HARDWARE_EXCEPTION | u32::from(vector);
+    if let Some(code) = error_code {
+        info |= DELIVER_ERROR_CODE;
+        let _ = hw::vmwrite(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());
+    }
+    let _ = hw::vmwrite(fields::ENTRY_INTERRUPTION_INFO, info.into());
+    Next::Resume
+}
+
+/// Delivers an exception or NMI that exited back to the guest, unchanged.
+fn reflect_event() -> Next {
+    let info = hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32;
+    // Keep vector, type, error-code and valid bits; bit 12 (NMI unblocking) is reserved on entry.
+    let _ = hw::vmwrite(fields::ENTRY_INTERRUPTION_INFO, (info & 0x8000_0fff).into());
+    if info & DELIVER_ERROR_CODE != 0 {
+        let code = hw::vmread(fields::EXIT_INTERRUPTION_ERROR_CODE);
+        let _ = hw::vmwrite(fields::ENTRY_EXCEPTION_ERROR_CODE, code);
+    }
+    Next::Resume
+}
+
+/// The guest's privilege level: SS.DPL (SDM 25.4.1).
+fn guest_cpl() -> u64 {
+    hw::vmread(Seg::Ss.guest_access_rights()) >> 5 & 3
+}
+
+fn emulate_cpuid(regs: &mut GuestRegs) -> Next {
+    let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
+    let [eax, ebx, ecx, edx] = cpuid::answer(leaf, || hw::cpuid(leaf, subleaf));
+    regs.rax = eax.into();
+    regs.rbx = ebx.into();
+    regs.rcx = ecx.into();
+    regs.rdx = edx.into();
+    skip_instruction()
+}
+
+fn emulate_rdmsr(regs: &mut GuestRegs) -> Next {
+    let index = regs.rcx as u32;
+    let value = match msr::read_policy(index) {
+        msr::Read::Native => hw::rdmsr_safe(index),
+        msr::Read::Masked(hidden) => hw::rdmsr_safe(index).map(|v| v & !hidden),
+        msr::Read::Fault => None,
+    };
+    match value {
+        Some(value) => {
+            regs.set_edx_eax(value);
+            skip_instruction()
+        }
+        None => inject(GP, Some(0)),
+    }
+}
+
+/// Only MSRs outside the bitmap's ranges exit on write; the CPU decides whether they exist.
+fn emulate_wrmsr(regs: &mut GuestRegs) -> Next {
+    match hw::wrmsr_safe(regs.rcx as u32, regs.edx_eax()) {
+        Ok(()) => skip_instruction(),
+        Err(()) => inject(GP, Some(0)),
+    }
+}
+
+fn emulate_cr_access(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
+    let access = cr_access::decode(hw::vmread(fields::EXIT_QUALIFICATION));
+    match access {
+        CrAccess::MovTo { cr: 4, gpr } => {
+            let value = regs.get(gpr);
+            // CR4.VMXE is reserved on a CPU without VMX: setting it faults.
+            if value & CR4_VMXE != 0 {
+                return inject(GP, Some(0));
+            }
+            let _ = hw::vmwrite(fields::GUEST_CR4, value | CR4_VMXE);
+            let _ = hw::vmwrite(fields::CR4_READ_SHADOW, value);
+        }
+        // CR3 and CR8 exits only happen where the CPU cannot turn their exiting controls off.
+        CrAccess::MovTo { cr: 3, gpr } => {
+            // Bit 63 asks to keep the PCID's TLB entries; it is not part of CR3.
+            let _ = hw::vmwrite(fields::GUEST_CR3, regs.get(gpr) & !(1 << 63));
+        }
+        CrAccess::MovFrom { cr: 3, gpr } => regs.set(gpr, hw::vmread(fields::GUEST_CR3)),
+        CrAccess::MovTo { cr: 8, gpr } => {
+            // SAFETY: CR8 (the TPR) is shared by host and guest, which are the same kernel.
+            unsafe { hw::write_cr8(regs.get(gpr)) }
+        }
+        CrAccess::MovFrom { cr: 8, gpr } => regs.set(gpr, hw::read_cr8()),
+        _ => return stop(regs, vcpu, reason),
+    }
+    skip_instruction()
+}
+
+fn emulate_xsetbv(regs: &mut GuestRegs) -> Next {
+    let (index, value) = (regs.rcx as u32, regs.edx_eax());
+    let [eax, _, _, edx] = hw::cpuid(0xd, 0);
+    let supported = u64::from(edx) << 32 | u64::from(eax);
+    if !xcr::xsetbv_allowed(index, value, supported) {
+        return inject(GP, Some(0));
+    }
+    hw::xsetbv(index, value);
+    skip_instruction()
+}
+
+fn hypercall(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
+    if guest_cpl() != 0 {
+        return inject(UD, None);
+    }
+    match hypercall::decode(regs.rax) {
+        hypercall::Call::Ping => regs.rax = hypercall::VERSION,
+        hypercall::Call::Devirtualize => {
+            regs.rax = 0;
+            vcpu.leave_vmx(regs, next_rip());
+            return Next::Natively;
+        }
+        hypercall::Call::Unknown => regs.rax = hypercall::UNKNOWN_FUNCTION,
+    }
+    skip_instruction()
+}

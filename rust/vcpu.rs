@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One CPU under rvmm: its VMXON region, VMCS and host stack; turning the running kernel into the
+//! guest (VMLAUNCH from the live state) and back (VMXOFF and a native return).
+
+use crate::{
+    guest_regs::GuestRegs,
+    hw,
+    vmcs_setup::Shared,
+    vmx::{
+        controls, exit_reason, fields, msr,
+        segment::{self, Segment},
+        support::CR4_VMXE,
+    },
+};
+use core::mem::MaybeUninit;
+use kernel::{
+    page::Page,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+extern "C" {
+    // asm/vmx.S
+    fn rvmm_launch() -> u64;
+    fn rvmm_vmexit();
+}
+
+const HOST_STACK_SIZE: usize = 16 * 1024;
+
+#[repr(C, align(16))]
+struct HostStack([u8; HOST_STACK_SIZE]);
+
+/// The set-up step that failed on a CPU, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Step {
+    FixedBits = 1,
+    Vmxon,
+    Vmclear,
+    Vmptrld,
+    Vmwrite,
+    Vmlaunch,
+    /// VM entry failed a guest-state check and the CPU left VMX operation (SDM 27.8).
+    GuestState,
+}
+
+impl Step {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Step::FixedBits => "CR0/CR4 fixed-bit check",
+            Step::Vmxon => "VMXON",
+            Step::Vmclear => "VMCLEAR",
+            Step::Vmptrld => "VMPTRLD",
+            Step::Vmwrite => "VMWRITE",
+            Step::Vmlaunch => "VMLAUNCH",
+            Step::GuestState => "VM entry (guest state)",
+        }
+    }
+
+    fn from_u32(value: u32) -> Option<Self> {
+        [
+            Step::FixedBits,
+            Step::Vmxon,
+            Step::Vmclear,
+            Step::Vmptrld,
+            Step::Vmwrite,
+            Step::Vmlaunch,
+            Step::GuestState,
+        ]
+        .into_iter()
+        .find(|s| *s as u32 == value)
+    }
+}
+
+/// Error number meaning VMfailInvalid (no VMCS to hold a number).
+pub(crate) const VMFAIL_INVALID: u32 = u32::MAX;
+
+fn fail_code(fail: hw::VmFail) -> u32 {
+    match fail {
+        hw::VmFail::Invalid => VMFAIL_INVALID,
+        hw::VmFail::Valid(error) => error,
+    }
+}
+
+pub(crate) struct Vcpu {
+    vmxon: Page,
+    vmcs: Page,
+    stack: KBox<MaybeUninit<HostStack>>,
+    /// This CPU's row of exit counters, owned by the module, which drops it after every Vcpu.
+    counters: *const [Atomic<u64>; exit_reason::COUNT],
+    /// 1 while this CPU runs as rvmm's guest.
+    running: Atomic<u32>,
+    /// How set-up failed: step << 32 | error number; 0 if it did not.
+    failure: Atomic<u64>,
+    /// The exit reason (with bit 31 for a failed VM entry) that made rvmm leave this CPU on its own.
+    stopped_by: Atomic<u32>,
+}
+
+// SAFETY: `counters` points into the module's exit counters, which outlive every Vcpu and are only
+// used through atomics; everything else is owned, and the mutable state is atomic.
+unsafe impl Send for Vcpu {}
+// SAFETY: as above; the VMCS and host stack are only used by hardware and by this CPU in root mode.
+unsafe impl Sync for Vcpu {}
+
+impl Vcpu {
+    pub(crate) fn new(
+        shared: &Shared,
+        counters: *const [Atomic<u64>; exit_reason::COUNT],
+    ) -> Result<KBox<Self>> {
+        let revision = shared.revision_id.to_le_bytes();
+        let vmxon = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        let vmcs = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        // SAFETY: 4 bytes at offset 0 of pages we own: the revision id both regions start with.
+        unsafe {
+            vmxon.write_raw(revision.as_ptr(), 0, 4)?;
+            vmcs.write_raw(revision.as_ptr(), 0, 4)?;
+        }
+        let this = KBox::new(
+            Vcpu {
+                vmxon,
+                vmcs,
+                stack: KBox::new_uninit(GFP_KERNEL)?,
+                counters,
+                running: Atomic::new(0),
+                failure: Atomic::new(0),
+                stopped_by: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        // HOST_RSP points at the Vcpu pointer stored at the top of the stack, where the exit stub
+        // finds it. The Vcpu is boxed, so the pointer stays valid until it is freed.
+        // SAFETY: the slot is inside the stack allocation and nothing else uses it.
+        unsafe {
+            this.host_rsp()
+                .write(core::ptr::from_ref::<Vcpu>(&this) as u64)
+        };
+        Ok(this)
+    }
+
+    fn host_rsp(&self) -> *mut u64 {
+        let top = self.stack.as_ptr() as usize + HOST_STACK_SIZE;
+        (top - 16) as *mut u64
+    }
+
+    pub(crate) fn running(&self) -> bool {
+        self.running.load(Relaxed) != 0
+    }
+
+    /// Why set-up failed on this CPU: the step and its error number.
+    pub(crate) fn failure(&self) -> Option<(Step, u32)> {
+        let value = self.failure.load(Relaxed);
+        Step::from_u32((value >> 32) as u32).map(|step| (step, value as u32))
+    }
+
+    pub(crate) fn stopped_by(&self) -> u32 {
+        self.stopped_by.load(Relaxed)
+    }
+
+    /// Counts one exit; called in root mode, so lock-free.
+    pub(crate) fn count(&self, reason: usize) {
+        // SAFETY: `counters` is valid for the life of the Vcpu (see the Sync argument).
+        if let Some(counter) = unsafe { &*self.counters }.get(reason) {
+            counter.add(1, Relaxed);
+        }
+    }
+
+    fn fail(&self, step: Step, error: u32) {
+        self.failure
+            .store((step as u64) << 32 | u64::from(error), Relaxed);
+    }
+
+    /// Makes the caller, the kernel running on this CPU, rvmm's guest. Called in IPI context on the
+    /// CPU itself, with interrupts off. On failure this CPU is left as it was, outside VMX.
+    pub(crate) fn launch(&self, shared: &Shared) {
+        let cr0 = hw::read_cr0();
+        let cr4 = hw::read_cr4();
+        let (fixed0, fixed1) = shared.cr0_fixed;
+        let (fixed4_0, fixed4_1) = shared.cr4_fixed;
+        if !controls::satisfies_fixed(cr0, fixed0, fixed1)
+            || !controls::satisfies_fixed(cr4 | CR4_VMXE, fixed4_0, fixed4_1)
+        {
+            return self.fail(Step::FixedBits, 0);
+        }
+        // SAFETY: VMXE is a bit the kernel does not track (its CR4 shadow never has it), and the
+        // guest sees it clear through the CR4 read shadow.
+        unsafe { hw::write_cr4(cr4 | CR4_VMXE) };
+        let outside_vmx = |this: &Self, step, error| {
+            this.fail(step, error);
+            // SAFETY: restores the CR4 this CPU had.
+            unsafe { hw::write_cr4(cr4) };
+        };
+        // SAFETY: CR4.VMXE is set, every CPU passed the FEATURE_CONTROL check, and the region is
+        // ours with its revision id, kept until after VMXOFF.
+        if let Err(fail) = unsafe { hw::vmxon(hw::page_phys(&self.vmxon)) } {
+            return outside_vmx(self, Step::Vmxon, fail_code(fail));
+        }
+        let in_root = |this: &Self, step, error| {
+            // SAFETY: this CPU is in VMX root operation and its VMCS will not be used again.
+            unsafe { hw::vmxoff() };
+            outside_vmx(this, step, error);
+        };
+        let vmcs = hw::page_phys(&self.vmcs);
+        // SAFETY: in VMX root operation; the VMCS region is ours, with its revision id.
+        if let Err(fail) = unsafe { hw::vmclear(vmcs) } {
+            return in_root(self, Step::Vmclear, fail_code(fail));
+        }
+        // SAFETY: as above.
+        if let Err(fail) = unsafe { hw::vmptrld(vmcs) } {
+            return in_root(self, Step::Vmptrld, fail_code(fail));
+        }
+        if let Err(fail) = self.write_vmcs(shared, cr0, cr4 | CR4_VMXE) {
+            return in_root(self, Step::Vmwrite, fail_code(fail));
+        }
+        self.running.store(1, Relaxed);
+        // SAFETY: the VMCS is current and complete but for RSP, RIP and RFLAGS, which the trampoline
+        // writes; the guest continues right here.
+        match unsafe { rvmm_launch() } {
+            0 if self.running() => {}
+            0 => {
+                // The entry failed on guest state; the exit handler already left VMX operation.
+                self.fail(Step::GuestState, self.stopped_by());
+            }
+            result => {
+                self.running.store(0, Relaxed);
+                let error = match result {
+                    1 => hw::vmread(fields::VM_INSTRUCTION_ERROR) as u32,
+                    _ => VMFAIL_INVALID,
+                };
+                in_root(self, Step::Vmlaunch, error);
+            }
+        }
+    }
+
+    /// Fills the VMCS from this CPU's live state (SDM Vol. 3C, 25.4-25.8).
+    fn write_vmcs(&self, shared: &Shared, cr0: u64, cr4: u64) -> Result<(), hw::VmFail> {
+        use fields::*;
+        let w = hw::vmwrite;
+
+        w(PIN_BASED_CONTROLS, shared.pin.into())?;
+        w(PRIMARY_PROC_CONTROLS, shared.primary.into())?;
+        w(SECONDARY_PROC_CONTROLS, shared.secondary.into())?;
+        w(EXIT_CONTROLS, shared.exit.into())?;
+        w(ENTRY_CONTROLS, shared.entry.into())?;
+        for field in [
+            EXCEPTION_BITMAP,
+            CR3_TARGET_COUNT,
+            EXIT_MSR_STORE_COUNT,
+            EXIT_MSR_LOAD_COUNT,
+            ENTRY_MSR_LOAD_COUNT,
+            ENTRY_INTERRUPTION_INFO,
+        ] {
+            w(field, 0)?;
+        }
+        w(MSR_BITMAP, shared.msr_bitmap_phys)?;
+        if shared.secondary & controls::PROC2_ENABLE_XSAVES != 0 {
+            w(XSS_EXITING_BITMAP, 0)?;
+        }
+        // The host owns CR4.VMXE; the guest reads it as 0 and cannot set it.
+        w(CR0_GUEST_HOST_MASK, 0)?;
+        w(CR0_READ_SHADOW, cr0)?;
+        w(CR4_GUEST_HOST_MASK, CR4_VMXE)?;
+        w(CR4_READ_SHADOW, cr4 & !CR4_VMXE)?;
+
+        // Guest state: this CPU as it runs now.
+        w(GUEST_CR0, cr0)?;
+        w(GUEST_CR3, hw::read_cr3())?;
+        w(GUEST_CR4, cr4)?;
+        w(GUEST_DR7, hw::read_dr7())?;
+        let gdt = hw::sgdt();
+        let idt = hw::sidt();
+        w(GUEST_GDTR_BASE, gdt.base)?;
+        w(GUEST_GDTR_LIMIT, gdt.limit.into())?;
+        w(GUEST_IDTR_BASE, idt.base)?;
+        w(GUEST_IDTR_LIMIT, idt.limit.into())?;
+        let selectors = hw::selectors();
+        let ldtr = read_segment(selectors[Seg::Ldtr as usize], gdt.base, 0);
+        let fs_base = hw::rdmsr(msr::MSR_FS_BASE);
+        let gs_base = hw::rdmsr(msr::MSR_GS_BASE);
+        let mut tr_base = 0;
+        for seg in Seg::ALL {
+            let mut s = read_segment(selectors[seg as usize], gdt.base, ldtr.base);
+            match seg {
+                Seg::Fs => s.base = fs_base,
+                Seg::Gs => s.base = gs_base,
+                Seg::Tr => tr_base = s.base,
+                _ => {}
+            }
+            w(seg.guest_selector(), s.selector.into())?;
+            w(seg.guest_base(), s.base)?;
+            w(seg.guest_limit(), s.limit.into())?;
+            w(seg.guest_access_rights(), s.access_rights.into())?;
+        }
+        let sysenter = [
+            hw::rdmsr(msr::MSR_IA32_SYSENTER_CS),
+            hw::rdmsr(msr::MSR_IA32_SYSENTER_ESP),
+            hw::rdmsr(msr::MSR_IA32_SYSENTER_EIP),
+        ];
+        w(GUEST_IA32_DEBUGCTL, hw::rdmsr(msr::MSR_IA32_DEBUGCTL))?;
+        w(GUEST_SYSENTER_CS, sysenter[0])?;
+        w(GUEST_SYSENTER_ESP, sysenter[1])?;
+        w(GUEST_SYSENTER_EIP, sysenter[2])?;
+        w(VMCS_LINK_POINTER, u64::MAX)?;
+        w(GUEST_ACTIVITY_STATE, 0)?;
+        w(GUEST_INTERRUPTIBILITY, 0)?;
+        w(GUEST_PENDING_DEBUG_EXCEPTIONS, 0)?;
+
+        // Host state: the same kernel, on rvmm's stack and page table. Selectors with RPL and TI
+        // clear (SDM 27.2.3); DS, ES, FS and GS may be null in a 64-bit host.
+        w(HOST_CR0, cr0)?;
+        w(HOST_CR3, shared.host_cr3)?;
+        w(HOST_CR4, cr4)?;
+        w(HOST_CS_SELECTOR, (selectors[Seg::Cs as usize] & !7).into())?;
+        w(HOST_SS_SELECTOR, (selectors[Seg::Ss as usize] & !7).into())?;
+        for field in [
+            HOST_DS_SELECTOR,
+            HOST_ES_SELECTOR,
+            HOST_FS_SELECTOR,
+            HOST_GS_SELECTOR,
+        ] {
+            w(field, 0)?;
+        }
+        w(HOST_TR_SELECTOR, (selectors[Seg::Tr as usize] & !7).into())?;
+        w(HOST_FS_BASE, fs_base)?;
+        w(HOST_GS_BASE, gs_base)?;
+        w(HOST_TR_BASE, tr_base)?;
+        w(HOST_GDTR_BASE, gdt.base)?;
+        w(HOST_IDTR_BASE, idt.base)?;
+        w(HOST_SYSENTER_CS, sysenter[0])?;
+        w(HOST_SYSENTER_ESP, sysenter[1])?;
+        w(HOST_SYSENTER_EIP, sysenter[2])?;
+        w(HOST_RSP, self.host_rsp() as u64)?;
+        w(HOST_RIP, rvmm_vmexit as usize as u64)
+    }
+
+    /// Leaves VMX operation in root mode and arranges for the exit stub to resume the guest's code
+    /// natively at `resume_rip`, with every register the kernel had (SDM Vol. 3C, 28.5 lists what
+    /// a VM exit changed). Called on this CPU in root mode.
+    pub(crate) fn leave_vmx(&self, regs: &mut GuestRegs, resume_rip: u64) {
+        use fields::*;
+        let r = hw::vmread;
+        let rsp = r(GUEST_RSP);
+        let rflags = r(GUEST_RFLAGS);
+        let (cr0, cr3, cr4, dr7) = (r(GUEST_CR0), r(GUEST_CR3), r(GUEST_CR4), r(GUEST_DR7));
+        let gdt = hw::TableRegister {
+            limit: r(GUEST_GDTR_LIMIT) as u16,
+            base: r(GUEST_GDTR_BASE),
+        };
+        let idt = hw::TableRegister {
+            limit: r(GUEST_IDTR_LIMIT) as u16,
+            base: r(GUEST_IDTR_BASE),
+        };
+        let selector = |seg: Seg| r(seg.guest_selector()) as u16;
+        let msrs = [
+            (msr::MSR_FS_BASE, r(Seg::Fs.guest_base())),
+            (msr::MSR_GS_BASE, r(Seg::Gs.guest_base())),
+            (msr::MSR_IA32_DEBUGCTL, r(GUEST_IA32_DEBUGCTL)),
+            (msr::MSR_IA32_SYSENTER_CS, r(GUEST_SYSENTER_CS)),
+            (msr::MSR_IA32_SYSENTER_ESP, r(GUEST_SYSENTER_ESP)),
+            (msr::MSR_IA32_SYSENTER_EIP, r(GUEST_SYSENTER_EIP)),
+        ];
+        let (ss, ds, es, fs, gs, ldtr) = (
+            selector(Seg::Ss),
+            selector(Seg::Ds),
+            selector(Seg::Es),
+            selector(Seg::Fs),
+            selector(Seg::Gs),
+            selector(Seg::Ldtr),
+        );
+
+        // SAFETY: nothing uses this CPU's VMCS after this point: the exit stub resumes natively.
+        unsafe { hw::vmxoff() };
+        self.running.store(0, Relaxed);
+        // SAFETY: each value is the guest's, i.e. the kernel's own state before this exit; CR4 loses
+        // only VMXE, which the kernel never set. The tables and selectors are the ones it used.
+        unsafe {
+            hw::write_cr4(cr4 & !CR4_VMXE);
+            hw::write_cr0(cr0);
+            hw::write_cr3(cr3);
+            hw::load_descriptor_tables(gdt, idt);
+        }
+        hw::reload_tr();
+        // SAFETY: the guest's selectors, valid in the tables just loaded.
+        unsafe { hw::load_selectors(ss, ds, es, fs, gs, ldtr) };
+        // FS and GS bases after their selectors, whose loads overwrote them.
+        for (m, value) in msrs {
+            // These MSRs exist on every CPU with VMX, and each value was the CPU's own.
+            let _ = hw::wrmsr_safe(m, value);
+        }
+        // SAFETY: the guest's DR7.
+        unsafe { hw::write_dr7(dr7) };
+        // SAFETY: `rsp` is the guest's kernel stack pointer, mapped in the page table just loaded;
+        // the kernel is built without a red zone, so the 16 bytes below it are free.
+        regs.rsp = unsafe { hw::push_return_frame(rsp, resume_rip, rflags) };
+    }
+
+    /// Leaves VMX operation on this CPU of its own accord (an exit rvmm cannot handle, a failed VM
+    /// entry, a triple fault), resuming the guest natively at `rip` so that the kernel meets the
+    /// same condition as it would without rvmm.
+    pub(crate) fn stop(&self, regs: &mut GuestRegs, reason: u32, rip: u64) {
+        self.stopped_by.store(reason, Relaxed);
+        self.leave_vmx(regs, rip);
+    }
+}
+
+/// Decodes the live segment register holding `selector` from the GDT at `gdt_base` or the LDT at
+/// `ldt_base`.
+fn read_segment(selector: u16, gdt_base: u64, ldt_base: u64) -> Segment {
+    if segment::is_null(selector) {
+        return Segment::unusable(selector);
+    }
+    let table = if segment::in_ldt(selector) {
+        ldt_base
+    } else {
+        gdt_base
+    };
+    // SAFETY: the selector is loaded in a segment register of this CPU, so its descriptor lies
+    // within the table the CPU uses for it.
+    let low = unsafe { hw::read_descriptor(table, segment::table_offset(selector)) };
+    // System descriptors (LDT, TSS) are 16 bytes in IA-32e mode.
+    let high = if low & (1 << 44) == 0 {
+        // SAFETY: as above; the descriptor's second half.
+        unsafe { hw::read_descriptor(table, segment::table_offset(selector) + 8) }
+    } else {
+        0
+    };
+    Segment::from_descriptor(selector, low, high)
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What every CPU's VMCS shares: the adjusted controls, the MSR bitmap and the host page table
+//! (Intel SDM Vol. 3C, 25.6-25.8 for the controls, 27.2-27.3 for the checks they must pass).
+
+use crate::{
+    hw,
+    vmx::{controls::*, msr},
+};
+use kernel::{page::Page, prelude::*};
+
+pub(crate) struct Shared {
+    pub(crate) revision_id: u32,
+    pub(crate) pin: u32,
+    pub(crate) primary: u32,
+    pub(crate) secondary: u32,
+    pub(crate) exit: u32,
+    pub(crate) entry: u32,
+    pub(crate) cr0_fixed: (u64, u64),
+    pub(crate) cr4_fixed: (u64, u64),
+    _msr_bitmap: Page,
+    pub(crate) msr_bitmap_phys: u64,
+    _host_pgd: Page,
+    pub(crate) host_cr3: u64,
+}
+
+/// Adjusts one control field, naming it when the CPU lacks a required bit.
+fn adjusted(name: &str, required: u32, optional: u32, capability_msr: u32) -> Result<u32> {
+    adjust(required, optional, hw::rdmsr(capability_msr)).map_err(|missing| {
+        pr_err!("the CPU cannot set {name} bits {missing:#x}; rvmm needs a CPU with them\n");
+        ENODEV
+    })
+}
+
+impl Shared {
+    /// Reads the capability MSRs and builds the shared pages. Runs in process context, after every
+    /// CPU was found to support VMX (capabilities are the same on every CPU of a system).
+    pub(crate) fn new() -> Result<Self> {
+        let basic = VmxBasic(hw::rdmsr(MSR_IA32_VMX_BASIC));
+        let (pin_msr, primary_msr, exit_msr, entry_msr) = if basic.has_true_controls() {
+            (
+                MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+                MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+                MSR_IA32_VMX_TRUE_EXIT_CTLS,
+                MSR_IA32_VMX_TRUE_ENTRY_CTLS,
+            )
+        } else {
+            (
+                MSR_IA32_VMX_PINBASED_CTLS,
+                MSR_IA32_VMX_PROCBASED_CTLS,
+                MSR_IA32_VMX_EXIT_CTLS,
+                MSR_IA32_VMX_ENTRY_CTLS,
+            )
+        };
+        // No exits but the ones the SDM makes unconditional, MSR reads in the bitmap and CR4.VMXE.
+        let pin = adjusted("pin-based", 0, 0, pin_msr)?;
+        let primary = adjusted(
+            "processor-based",
+            PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
+            0,
+            primary_msr,
+        )?;
+        let secondary = adjusted(
+            "secondary processor-based",
+            0,
+            PROC2_ENABLE_RDTSCP
+                | PROC2_ENABLE_INVPCID
+                | PROC2_ENABLE_XSAVES
+                | PROC2_ENABLE_USER_WAIT_PAUSE,
+            MSR_IA32_VMX_PROCBASED_CTLS2,
+        )?;
+        let exit = adjusted(
+            "VM-exit",
+            EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS,
+            0,
+            exit_msr,
+        )?;
+        let entry = adjusted(
+            "VM-entry",
+            ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_DEBUG_CONTROLS,
+            0,
+            entry_msr,
+        )?;
+
+        let msr_bitmap = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        for m in msr::intercepted_reads() {
+            if let Some((byte, bit)) = msr::read_bitmap_position(m) {
+                let mut value = 0u8;
+                // SAFETY: `byte` < 2048 is inside the page, which only this function touches.
+                unsafe {
+                    msr_bitmap.read_raw(&mut value, byte, 1)?;
+                    value |= 1 << bit;
+                    msr_bitmap.write_raw(&value, byte, 1)?;
+                }
+            }
+        }
+        let host_pgd = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        hw::copy_kernel_pgd(&host_pgd);
+
+        Ok(Self {
+            revision_id: basic.revision_id(),
+            pin,
+            primary,
+            secondary,
+            exit,
+            entry,
+            cr0_fixed: (
+                hw::rdmsr(MSR_IA32_VMX_CR0_FIXED0),
+                hw::rdmsr(MSR_IA32_VMX_CR0_FIXED1),
+            ),
+            cr4_fixed: (
+                hw::rdmsr(MSR_IA32_VMX_CR4_FIXED0),
+                hw::rdmsr(MSR_IA32_VMX_CR4_FIXED1),
+            ),
+            msr_bitmap_phys: hw::page_phys(&msr_bitmap),
+            _msr_bitmap: msr_bitmap,
+            host_cr3: hw::page_phys(&host_pgd),
+            _host_pgd: host_pgd,
+        })
+    }
+}
