@@ -29,3 +29,21 @@ rvmm_setup() {
 	rvmm_loaded && rmmod rvmm
 	dmesg -c >/dev/null
 }
+
+PROBE=${PROBE:-/selftests/rvmm/rvmm_probe}
+
+# The online CPUs, one per line.
+online_cpus() {
+	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); for (c = r[1]; c <= r[n]; c++) print c } }' \
+		/sys/devices/system/cpu/online
+}
+
+# exits_count REASON CPU: that CPU's counter for REASON in the exits file.
+exits_count() {
+	awk -v reason="$1" -v col="cpu$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+		$1 == reason { print $c }' "$EXITS"
+}
+
+# exits_total: the sum of every counter in the exits file.
+exits_total() { awk 'NR > 1 { sum += $NF } END { print sum + 0 }' "$EXITS"; }

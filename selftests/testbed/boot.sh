@@ -20,6 +20,8 @@ make_initramfs() {
 	install -m 755 "$TESTBED_DIR/guest-init.sh" "$root/init"
 	cp "$MODULE_KO" "$root/rvmm/"
 	cp -r "$RVMM_SRC/selftests/rvmm" "$root/selftests/"
+	rm -f "$root/selftests/rvmm/"*.c
+	cp "$PROBE_BIN" "$root/selftests/rvmm/"
 	cp "$KDIR_HOST/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"
 	in_sysroot sh -c "cd /cache/${root#"$RVMM_CACHE"/} && find . | cpio --quiet -o -H newc | gzip -1" >"$out"
 	rm -rf "$root"

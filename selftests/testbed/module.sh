@@ -18,6 +18,9 @@ ensure_module() {
 		module-build in_sysroot bash -o pipefail -c "make -C /cache/work/module KDIR=$KDIR CLIPPY=1 2>&1 |
 		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
 	MODULE_KO=$MODULE_WORK/rvmm.ko
+	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o /cache/work/module/rvmm_probe \
+		/rvmm/selftests/rvmm/rvmm_probe.c
+	PROBE_BIN=$MODULE_WORK/rvmm_probe
 }
 
 # rustfmt with the kernel's own configuration.

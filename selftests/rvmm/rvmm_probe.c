@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the selftests ask of the CPU, one instruction at a time, pinned to one CPU:
+ *
+ *   rvmm_probe CPU cpuid LEAF [SUBLEAF]   print EAX EBX ECX EDX in hex and the signature as text
+ *   rvmm_probe CPU cpuid-loop N LEAF      execute CPUID N times
+ *   rvmm_probe CPU vmcall|vmread          execute it at CPL 3; print "SIGILL" if it raised #UD
+ *   rvmm_probe CPU rdmsr MSR              read through /dev/cpu/CPU/msr; print the value or the errno
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static sigjmp_buf fault;
+
+static void on_sigill(int sig)
+{
+	siglongjmp(fault, sig);
+}
+
+static void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+	asm volatile("cpuid"
+		     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+		     : "a"(leaf), "c"(subleaf));
+}
+
+static int try_instruction(const char *name)
+{
+	struct sigaction sa = { .sa_handler = on_sigill };
+
+	sigaction(SIGILL, &sa, NULL);
+	if (sigsetjmp(fault, 1)) {
+		puts("SIGILL");
+		return 0;
+	}
+	if (!strcmp(name, "vmcall")) {
+		asm volatile("vmcall" : : "a"(0) : "memory");
+	} else {
+		uint64_t value, field = 0x4402;
+
+		asm volatile("vmread %1, %0" : "=r"(value) : "r"(field) : "cc");
+	}
+	puts("no fault");
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	cpu_set_t set;
+	int cpu;
+
+	if (argc < 3)
+		return usage();
+	cpu = atoi(argv[1]);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		perror("sched_setaffinity");
+		return 1;
+	}
+
+	if (!strcmp(argv[2], "cpuid") && argc >= 4) {
+		uint32_t r[4];
+		char sig[13] = { 0 };
+
+		cpuid(strtoul(argv[3], NULL, 0), argc > 4 ? strtoul(argv[4], NULL, 0) : 0, r);
+		memcpy(sig, &r[1], 4);
+		memcpy(sig + 4, &r[2], 4);
+		memcpy(sig + 8, &r[3], 4);
+		for (int i = 0; i < 12; i++)
+			if (sig[i] < 0x20 || sig[i] > 0x7e)
+				sig[i] = '.';
+		printf("%08x %08x %08x %08x %s\n", r[0], r[1], r[2], r[3], sig);
+		return 0;
+	}
+	if (!strcmp(argv[2], "cpuid-loop") && argc == 5) {
+		long n = atol(argv[3]);
+		uint32_t r[4], leaf = strtoul(argv[4], NULL, 0);
+
+		for (long i = 0; i < n; i++)
+			cpuid(leaf, 0, r);
+		return 0;
+	}
+	if (!strcmp(argv[2], "vmcall") || !strcmp(argv[2], "vmread"))
+		return try_instruction(argv[2]);
+	if (!strcmp(argv[2], "rdmsr") && argc == 4) {
+		char path[64];
+		uint64_t value;
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/cpu/%d/msr", cpu);
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			printf("open: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pread(fd, &value, 8, strtoul(argv[3], NULL, 0)) != 8)
+			printf("%s\n", strerror(errno));
+		else
+			printf("%#llx\n", (unsigned long long)value);
+		return 0;
+	}
+	return usage();
+}
