@@ -89,8 +89,9 @@ SYM_FUNC_END(rvmm_launch)
 /*
  * HOST_RIP. A VM exit lands here with RSP = HOST_RSP, 16 bytes below the top of this CPU's host
  * stack, where the Vcpu pointer is stored. Build struct GuestRegs below it, let Rust handle the exit,
- * then either VMRESUME or, when Rust has left VMX operation, resume the guest's code natively: Rust
- * has put the guest's RFLAGS and RIP on the guest's stack and that stack's address in GuestRegs.rsp.
+ * then either VMRESUME or, when Rust has left VMX operation, resume the guest's code natively with
+ * IRETQ: Rust has built the guest's RIP, CS, RFLAGS, RSP and SS as an IRET frame in the Vcpu and put
+ * its address in GuestRegs.rsp. IRETQ returns to any privilege level and restores SS:RSP.
  *
  * Interrupts are off (VM exits clear RFLAGS.IF); NMIs use their IST stack.
  */
@@ -115,9 +116,6 @@ SYM_CODE_START(rvmm_vmexit)
 
 .Lresume_natively:
 	POP_GUEST_REGS
-	movq	(%rsp), %rsp		/* GuestRegs.rsp: the guest's stack */
-	popfq
-	ANNOTATE_UNRET_SAFE
-	ret
-	int3
+	movq	(%rsp), %rsp		/* GuestRegs.rsp: the IRET frame */
+	iretq
 SYM_CODE_END(rvmm_vmexit)

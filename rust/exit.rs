@@ -29,6 +29,9 @@ const VALID: u32 = 1 << 31;
 const WAIT_FOR_SIPI: u64 = 3;
 /// Interruptibility: blocking by STI and by MOV SS, which end with the instruction we skip.
 const BLOCKING_BY_STI_OR_MOV_SS: u64 = 3;
+const RFLAGS_TF: u64 = 1 << 8;
+/// Pending debug exceptions: BS, a single-step trap (SDM 25.4.2).
+const PENDING_SINGLE_STEP: u64 = 1 << 14;
 
 /// What the exit stub does next.
 #[repr(u64)]
@@ -97,9 +100,11 @@ fn handle(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
         }
         SIPI => Next::Resume,
         // Leave VMX and let the faulting instruction run natively, so that the machine resets as it
-        // would without rvmm. Any exit rvmm does not expect takes the same way out: the kernel meets
-        // natively whatever made the CPU exit.
+        // would without rvmm.
         TRIPLE_FAULT => stop(regs, vcpu, reason),
+        // An exit rvmm does not expect: user code gets #UD, as from an instruction the CPU lacks;
+        // the kernel leaves VMX on this CPU and meets natively whatever made it exit.
+        _ if guest_cpl() != 0 => inject(UD, None),
         _ => stop(regs, vcpu, reason),
     }
 }
@@ -114,10 +119,18 @@ fn next_rip() -> u64 {
     hw::vmread(fields::GUEST_RIP) + hw::vmread(fields::EXIT_INSTRUCTION_LEN)
 }
 
-/// Completes the exiting instruction: advance RIP and end an STI/MOV SS interrupt shadow, as
-/// executing it would have.
+/// Completes the exiting instruction as executing it would have: advance RIP, end an STI/MOV SS
+/// interrupt shadow, and, if the guest is single-stepping, raise the single-step trap the
+/// instruction owes it (the CPU delivers it after VM entry, setting DR6.BS).
 fn skip_instruction() -> Next {
     let _ = hw::vmwrite(fields::GUEST_RIP, next_rip());
+    if hw::vmread(fields::GUEST_RFLAGS) & RFLAGS_TF != 0 {
+        let pending = hw::vmread(fields::GUEST_PENDING_DEBUG_EXCEPTIONS);
+        let _ = hw::vmwrite(
+            fields::GUEST_PENDING_DEBUG_EXCEPTIONS,
+            pending | PENDING_SINGLE_STEP,
+        );
+    }
     let interruptibility = hw::vmread(fields::GUEST_INTERRUPTIBILITY);
     if interruptibility & BLOCKING_BY_STI_OR_MOV_SS != 0 {
         let _ = hw::vmwrite(

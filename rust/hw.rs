@@ -130,34 +130,19 @@ pub(crate) unsafe fn read_descriptor(table_base: u64, offset: usize) -> u64 {
     unsafe { entry.read_unaligned() }
 }
 
-/// Stores RFLAGS and RIP below `rsp`, as the exit stub's POPF; RET expect them, and returns the new
-/// stack pointer.
-///
-/// # Safety
-///
-/// `rsp` is a mapped kernel stack whose 16 bytes below it are free (no red zone in the kernel).
-pub(crate) unsafe fn push_return_frame(rsp: u64, rip: u64, rflags: u64) -> u64 {
-    let frame = (rsp - 16) as *mut u64;
-    // SAFETY: by the caller's contract.
-    unsafe {
-        frame.write(rflags);
-        frame.add(1).write(rip);
-    }
-    rsp - 16
-}
-
-/// Loads the data-segment and LDT selectors a CPU had (SS, DS, ES, FS, LDTR), then GS through the
-/// kernel's own helper, which keeps the kernel's GS base intact.
+/// Loads the LDT and then the data-segment selectors a CPU had (LDTR first: DS, ES, FS and GS may
+/// select LDT entries), GS through the kernel's own helper, which keeps the kernel's GS base intact.
+/// SS is left to the IRET that resumes the guest.
 ///
 /// # Safety
 ///
 /// The selectors are ones this CPU had loaded in the current GDT/LDT, so each load succeeds.
-pub(crate) unsafe fn load_selectors(ss: u16, ds: u16, es: u16, fs: u16, gs: u16, ldtr: u16) {
+pub(crate) unsafe fn load_selectors(ldtr: u16, ds: u16, es: u16, fs: u16, gs: u16) {
     // SAFETY: by the caller's contract; FS base is restored by the caller afterwards.
     unsafe {
         asm!(
-            "mov ss, {0:x}", "mov ds, {1:x}", "mov es, {2:x}", "mov fs, {3:x}", "lldt {4:x}",
-            in(reg) ss, in(reg) ds, in(reg) es, in(reg) fs, in(reg) ldtr,
+            "lldt {0:x}", "mov ds, {1:x}", "mov es, {2:x}", "mov fs, {3:x}",
+            in(reg) ldtr, in(reg) ds, in(reg) es, in(reg) fs,
             options(nostack, preserves_flags),
         );
         if gs != 0 {

@@ -13,7 +13,7 @@ use crate::{
         support::CR4_VMXE,
     },
 };
-use core::mem::MaybeUninit;
+use core::{cell::UnsafeCell, mem::MaybeUninit};
 use kernel::{
     page::Page,
     prelude::*,
@@ -95,6 +95,9 @@ pub(crate) struct Vcpu {
     failure: Atomic<u64>,
     /// The exit reason (with bit 31 for a failed VM entry) that made rvmm leave this CPU on its own.
     stopped_by: Atomic<u32>,
+    /// RIP, CS, RFLAGS, RSP, SS: the IRET frame the exit stub resumes the guest natively with.
+    /// Only this CPU writes it, in root mode, just before that IRET.
+    iret_frame: UnsafeCell<[u64; 5]>,
 }
 
 // SAFETY: `counters` points into the module's exit counters, which outlive every Vcpu and are only
@@ -125,6 +128,7 @@ impl Vcpu {
                 running: Atomic::new(0),
                 failure: Atomic::new(0),
                 stopped_by: Atomic::new(0),
+                iret_frame: UnsafeCell::new([0; 5]),
             },
             GFP_KERNEL,
         )?;
@@ -335,7 +339,7 @@ impl Vcpu {
 
     /// Leaves VMX operation in root mode and arranges for the exit stub to resume the guest's code
     /// natively at `resume_rip`, with every register the kernel had (SDM Vol. 3C, 28.5 lists what
-    /// a VM exit changed). Called on this CPU in root mode.
+    /// a VM exit changed), at whatever privilege level it ran. Called on this CPU in root mode.
     pub(crate) fn leave_vmx(&self, regs: &mut GuestRegs, resume_rip: u64) {
         use fields::*;
         let r = hw::vmread;
@@ -359,14 +363,29 @@ impl Vcpu {
             (msr::MSR_IA32_SYSENTER_ESP, r(GUEST_SYSENTER_ESP)),
             (msr::MSR_IA32_SYSENTER_EIP, r(GUEST_SYSENTER_EIP)),
         ];
-        let (ss, ds, es, fs, gs, ldtr) = (
-            selector(Seg::Ss),
+        let (ds, es, fs, gs, ldtr) = (
             selector(Seg::Ds),
             selector(Seg::Es),
             selector(Seg::Fs),
             selector(Seg::Gs),
             selector(Seg::Ldtr),
         );
+        let frame = [
+            resume_rip,
+            u64::from(selector(Seg::Cs)),
+            rflags,
+            rsp,
+            u64::from(selector(Seg::Ss)),
+        ];
+        // A user-mode CR3 under page-table isolation maps no kernel code: keep the kernel half of
+        // the same address space (bits 11 and 12 select the user PCID and page table) until the
+        // kernel switches CR3 itself on its next entry and exit.
+        let cpl = r(Seg::Ss.guest_access_rights()) >> 5 & 3;
+        let cr3 = if cpl == 0 {
+            cr3
+        } else {
+            cr3 & !(1 << 11 | 1 << 12)
+        };
 
         // SAFETY: nothing uses this CPU's VMCS after this point: the exit stub resumes natively.
         unsafe { hw::vmxoff() };
@@ -381,7 +400,7 @@ impl Vcpu {
         }
         hw::reload_tr();
         // SAFETY: the guest's selectors, valid in the tables just loaded.
-        unsafe { hw::load_selectors(ss, ds, es, fs, gs, ldtr) };
+        unsafe { hw::load_selectors(ldtr, ds, es, fs, gs) };
         // FS and GS bases after their selectors, whose loads overwrote them.
         for (m, value) in msrs {
             // These MSRs exist on every CPU with VMX, and each value was the CPU's own.
@@ -389,9 +408,9 @@ impl Vcpu {
         }
         // SAFETY: the guest's DR7.
         unsafe { hw::write_dr7(dr7) };
-        // SAFETY: `rsp` is the guest's kernel stack pointer, mapped in the page table just loaded;
-        // the kernel is built without a red zone, so the 16 bytes below it are free.
-        regs.rsp = unsafe { hw::push_return_frame(rsp, resume_rip, rflags) };
+        // SAFETY: only this CPU touches its frame, here and in the IRET that follows.
+        unsafe { *self.iret_frame.get() = frame };
+        regs.rsp = self.iret_frame.get() as u64;
     }
 
     /// Leaves VMX operation on this CPU of its own accord (an exit rvmm cannot handle, a failed VM

@@ -6,6 +6,7 @@
  *   rvmm_probe CPU cpuid-loop N LEAF      execute CPUID N times
  *   rvmm_probe CPU vmcall|vmread          execute it at CPL 3; print "SIGILL" if it raised #UD
  *   rvmm_probe CPU rdmsr MSR              read through /dev/cpu/CPU/msr; print the value or the errno
+ *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static sigjmp_buf fault;
@@ -53,9 +55,42 @@ static int try_instruction(const char *name)
 	return 0;
 }
 
+static volatile unsigned long first_trap_ip;
+
+static void on_sigtrap(int sig, siginfo_t *info, void *context)
+{
+	ucontext_t *uc = context;
+
+	if (!first_trap_ip)
+		first_trap_ip = uc->uc_mcontext.gregs[REG_RIP];
+	uc->uc_mcontext.gregs[REG_EFL] &= ~0x100UL;	/* stop stepping */
+}
+
+/* Set TF with POPF: the trap comes after the instruction that follows, here CPUID. */
+static int step_cpuid(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigtrap, .sa_flags = SA_SIGINFO };
+	extern char rvmm_after_cpuid[];
+
+	sigaction(SIGTRAP, &sa, NULL);
+	asm volatile("pushfq\n\t"
+		     "orq $0x100, (%%rsp)\n\t"
+		     "popfq\n\t"
+		     "cpuid\n"
+		     "rvmm_after_cpuid:\n\t"
+		     "nop\n\t"
+		     "nop\n\t"
+		     : : "a"(0), "c"(0) : "rbx", "rdx", "memory", "cc");
+	if (first_trap_ip == (unsigned long)rvmm_after_cpuid)
+		puts("trap after CPUID");
+	else
+		printf("trap at %#lx, CPUID ends at %p\n", first_trap_ip, rvmm_after_cpuid);
+	return 0;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR\n");
+	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR | step-cpuid\n");
 	return 2;
 }
 
@@ -96,6 +131,8 @@ int main(int argc, char **argv)
 			cpuid(leaf, 0, r);
 		return 0;
 	}
+	if (!strcmp(argv[2], "step-cpuid"))
+		return step_cpuid();
 	if (!strcmp(argv[2], "vmcall") || !strcmp(argv[2], "vmread"))
 		return try_instruction(argv[2]);
 	if (!strcmp(argv[2], "rdmsr") && argc == 4) {

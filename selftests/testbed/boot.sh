@@ -6,9 +6,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/module.sh"
 
 BOOT_TIMEOUT=${RVMM_BOOT_TIMEOUT:-900}
 
-# make_initramfs OUT: everything the guest needs, in a gzip'd newc cpio.
+# make_initramfs OUT SUITE: everything the guest needs, in a gzip'd newc cpio.
 make_initramfs() {
-	local out=$1 root
+	local out=$1 suite=$2 root
 	root=$(mktemp -d "$RVMM_CACHE/work/initramfs.XXXXXX")
 	mkdir -p "$root"/{bin,proc,sys,dev,tmp,rvmm,selftests/kselftest}
 	cp "$SYSROOT/usr/bin/busybox" "$root/bin/busybox"
@@ -23,6 +23,10 @@ make_initramfs() {
 	rm -f "$root/selftests/rvmm/"*.c
 	cp "$PROBE_BIN" "$root/selftests/rvmm/"
 	cp "$KDIR_HOST/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"
+	if [ "$suite" = x86 ]; then
+		mkdir -p "$root/selftests/x86"
+		cp "$X86_SELFTESTS"/*_32 "$X86_SELFTESTS"/*_64 "$root/selftests/x86/"
+	fi
 	in_sysroot sh -c "cd /cache/${root#"$RVMM_CACHE"/} && find . | cpio --quiet -o -H newc | gzip -1" >"$out"
 	rm -rf "$root"
 }
@@ -49,7 +53,8 @@ boot() {
 	RUN_DIR=$RVMM_CACHE/work/run-$backend-$cpus-$suite
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR"
-	make_initramfs "$RUN_DIR/initrd.gz"
+	[ "$suite" != x86 ] || ensure_x86_selftests
+	make_initramfs "$RUN_DIR/initrd.gz" "$suite"
 	cmdline="console=ttyS0,115200 loglevel=4 panic=-1 rvmm_suite=$suite"
 	local in_run=/cache/${RUN_DIR#"$RVMM_CACHE"/}
 	case $backend in

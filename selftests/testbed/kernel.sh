@@ -7,8 +7,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh"
 # Bump when the build commands below change (not for comments or messages): it is part of the key.
 KERNEL_RECIPE=1
 
+# The kernel source version, the config fragment, and the toolchain: a module's Rust code must be
+# built by the rustc that built the kernel.
 kernel_key() {
-	key_of "$(in_sysroot dpkg-query -W -f '${Version}' linux-source-7.2)" \
+	key_of "$(in_sysroot sh -c "dpkg-query -W -f '\${Version}' linux-source-7.2;
+		rustc --version; bindgen --version; gcc --version | head -n 1")" \
 		"$RVMM_SRC/selftests/kernel.config" "recipe $KERNEL_RECIPE"
 }
 
@@ -36,6 +39,24 @@ ensure_kernel() {
 	step --hint "the first error in the log is the cause; delete $KDIR_HOST to start over" \
 		kernel-build in_sysroot bash -c "cd $KDIR && make -j$(nproc) bzImage modules"
 	touch "$KDIR_HOST/.complete"
+}
+
+# The kernel's own x86 selftests (tools/testing/selftests/x86), static, 64- and 32-bit: built once per
+# kernel tree into $X86_SELFTESTS.
+ensure_x86_selftests() {
+	ensure_kernel
+	X86_SELFTESTS=$KDIR_HOST/rvmm-x86-selftests
+	if [ -f "$X86_SELFTESTS/.complete" ]; then
+		log "x86 selftests: cached at $X86_SELFTESTS"
+		return
+	fi
+	rm -rf "$X86_SELFTESTS"
+	step --hint "the 32-bit half needs gcc-multilib in the sysroot" x86-selftests-build \
+		in_sysroot bash -c "cd $KDIR && make headers && mkdir -p rvmm-x86-selftests &&
+		make -C tools/testing/selftests/x86 CC='gcc -static' OUTPUT=$KDIR/rvmm-x86-selftests"
+	find "$X86_SELFTESTS" -name '*.o' -delete
+	in_sysroot sh -c "strip $KDIR/rvmm-x86-selftests/*"
+	touch "$X86_SELFTESTS/.complete"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then ensure_kernel; fi

@@ -55,6 +55,8 @@ SYSROOT_SUITE=trixie
 SYSROOT_PACKAGES="build-essential bc bison flex libelf-dev libssl-dev cpio kmod rustc rust-src bindgen"
 SYSROOT_PACKAGES+=" libclang-dev bochs bochsbios vgabios busybox-static xz-utils linux-source-7.2 isolinux"
 SYSROOT_PACKAGES+=" syslinux-common xorriso qemu-system-x86 rustfmt rust-clippy python3"
+# 32-bit static libc for the kernel's x86 selftests (built -m32 and -m64).
+SYSROOT_PACKAGES+=" gcc-multilib rsync"
 # Bump when the way the sysroot is made changes (not for comments or messages): it is part of the key.
 SYSROOT_RECIPE=1
 SYSROOT="$RVMM_CACHE/sysroot-$(key_of "$SYSROOT_SUITE" "$SYSROOT_PACKAGES" "recipe $SYSROOT_RECIPE")"
