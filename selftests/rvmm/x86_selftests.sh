@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 rvmm_setup
 ktap_print_header
+# Every program the guest was given: the test bed may split them between guests.
 tests=$(ls /selftests/x86)
 ktap_set_plan $(($(echo $tests | wc -w) + 1))
 

@@ -8,7 +8,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /dev/cpu
 
-suite=$(sed -n 's/.*rvmm_suite=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
+suite=$(sed -n 's/.*rvmm_suite=\([a-z0-9-]*\).*/\1/p' /proc/cmdline)
 echo "rvmm-testbed: suite '$suite' on $(grep -c ^processor /proc/cpuinfo) CPU(s), kernel $(uname -r)"
 case $suite in
 demo)
