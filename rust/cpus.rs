@@ -4,19 +4,28 @@
 
 use kernel::{bindings, cpu, cpumask::Cpumask, ffi::c_void};
 
+/// The CPUs set in one of the kernel's static CPU masks.
+///
+/// # Safety
+///
+/// `mask` is one of the kernel's global masks (`__cpu_possible_mask`, `__cpu_online_mask`), which
+/// live as long as the kernel.
+unsafe fn cpus_in(mask: *const bindings::cpumask) -> impl Iterator<Item = u32> + Clone {
+    // SAFETY: by the caller's contract.
+    let mask = unsafe { Cpumask::from_raw(mask) };
+    (0..cpu::nr_cpu_ids()).filter(move |&id| cpu::CpuId::from_u32(id).is_some_and(|c| mask.test(c)))
+}
+
 /// The CPUs that can ever be online: the columns of the exit table.
 pub(crate) fn possible() -> impl Iterator<Item = u32> + Clone {
-    // SAFETY: `__cpu_possible_mask` is a static that lives as long as the kernel and is only
-    // written during early boot.
-    let mask = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_possible_mask) };
-    (0..cpu::nr_cpu_ids()).filter(move |&id| cpu::CpuId::from_u32(id).is_some_and(|c| mask.test(c)))
+    // SAFETY: a kernel global mask, only written during early boot.
+    unsafe { cpus_in(&raw const bindings::__cpu_possible_mask) }
 }
 
 /// The CPUs online now (stable while the caller holds a [`HotplugGuard`]).
 pub(crate) fn online() -> impl Iterator<Item = u32> + Clone {
-    // SAFETY: `__cpu_online_mask` is a static that lives as long as the kernel.
-    let mask = unsafe { Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
-    (0..cpu::nr_cpu_ids()).filter(move |&id| cpu::CpuId::from_u32(id).is_some_and(|c| mask.test(c)))
+    // SAFETY: a kernel global mask maintained by CPU hotplug.
+    unsafe { cpus_in(&raw const bindings::__cpu_online_mask) }
 }
 
 /// Runs `f` on every online CPU, in IPI context (interrupts off), and waits for all of them.

@@ -9,7 +9,7 @@ BOOT_TIMEOUT=${RVMM_BOOT_TIMEOUT:-900}
 # make_initramfs OUT SUITE: everything the guest needs, in a gzip'd newc cpio.
 make_initramfs() {
 	local out=$1 suite=$2 root
-	root=$(mktemp -d "$RVMM_CACHE/work/initramfs.XXXXXX")
+	root=$(mktemp -d "$RVMM_WORK/initramfs.XXXXXX")
 	mkdir -p "$root"/{bin,proc,sys,dev,tmp,rvmm,selftests/kselftest}
 	cp "$SYSROOT/usr/bin/busybox" "$root/bin/busybox"
 	# Relative links: /usr/bin/busybox, where `busybox --install` would point, is not in the guest.
@@ -36,7 +36,7 @@ make_initramfs() {
 		mkdir -p "$root/selftests/x86"
 		cp "${x86[@]}" "$root/selftests/x86/"
 	fi
-	in_sysroot sh -c "cd /cache/${root#"$RVMM_CACHE"/} && find . | cpio --quiet -o -H newc | gzip -1" >"$out"
+	in_sysroot sh -c "cd $(in_cache "$root") && find . | cpio --quiet -o -H newc | gzip -1" >"$out"
 	rm -rf "$root"
 }
 
@@ -50,22 +50,23 @@ make_iso() {
 	cp "$dir/initrd.gz" "$dir/iso/initrd.gz"
 	printf 'default rvmm\nprompt 0\ntimeout 0\nlabel rvmm\n  kernel /vmlinuz\n  append initrd=/initrd.gz %s\n' \
 		"$cmdline" >"$dir/iso/isolinux/isolinux.cfg"
-	in_sysroot xorriso -as mkisofs -quiet -o "/cache/${dir#"$RVMM_CACHE"/}/boot.iso" \
+	in_sysroot xorriso -as mkisofs -quiet -o "$(in_cache "$dir")/boot.iso" \
 		-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 \
-		-boot-info-table "/cache/${dir#"$RVMM_CACHE"/}/iso" 2>"$dir/xorriso.log"
+		-boot-info-table "$(in_cache "$dir")/iso" 2>"$dir/xorriso.log"
 }
 
 # boot BACKEND CPUS SUITE: boot the guest, which runs SUITE (demo, vmx, novmx); the serial console
 # ends up in $RUN_DIR/serial.log.
 boot() {
 	local backend=$1 cpus=$2 suite=$3 cmdline
-	RUN_DIR=$RVMM_CACHE/work/run-$backend-$cpus-$suite
+	RUN_DIR=$RVMM_WORK/run-$backend-$cpus-$suite
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR"
 	case $suite in x86*) ensure_x86_selftests ;; esac
 	make_initramfs "$RUN_DIR/initrd.gz" "$suite"
 	cmdline="console=ttyS0,115200 loglevel=4 panic=-1 rvmm_suite=$suite"
-	local in_run=/cache/${RUN_DIR#"$RVMM_CACHE"/}
+	local in_run
+	in_run=$(in_cache "$RUN_DIR")
 	case $backend in
 	bochs)
 		make_iso "$RUN_DIR" "$cmdline"
@@ -94,7 +95,7 @@ boot() {
 		step "boot-$backend-${cpus}cpu-$suite" run_guest "$RUN_DIR/serial.log" \
 			qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m 512 -no-reboot \
 			-display none -serial "file:$in_run/serial.log" \
-			-kernel "/cache/${KDIR_HOST#"$RVMM_CACHE"/}/arch/x86/boot/bzImage" \
+			-kernel "$(in_cache "$KDIR_HOST")/arch/x86/boot/bzImage" \
 			-initrd "$in_run/initrd.gz" -append "$cmdline"
 		;;
 	*) die "unknown backend '$backend' (bochs, qemu-tcg, qemu-kvm)" ;;

@@ -9,6 +9,14 @@ RVMM_SRC=$(cd "$TESTBED_DIR/../.." && pwd)
 RVMM_CACHE=${RVMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rvmm}
 mkdir -p "$RVMM_CACHE"
 
+# Scratch space of this checkout (module build, initramfs, guests' consoles): separate per checkout so
+# that two clones can test at once.
+RVMM_WORK=$RVMM_CACHE/work/$(printf '%s' "$RVMM_SRC" | sha256sum | cut -c1-12)
+mkdir -p "$RVMM_WORK"
+
+# in_cache PATH: PATH under $RVMM_CACHE as seen from inside the sysroot.
+in_cache() { printf '/cache/%s' "${1#"$RVMM_CACHE"/}"; }
+
 _t0=$(date +%s)
 
 log() { printf '[testbed %4ss] %s\n' "$(($(date +%s) - _t0))" "$*" >&2; }

@@ -5,7 +5,7 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/kernel.sh"
 
-MODULE_WORK=$RVMM_CACHE/work/module
+MODULE_WORK=$RVMM_WORK/module
 
 ensure_module() {
 	ensure_kernel
@@ -15,10 +15,10 @@ ensure_module() {
 	# Through the top-level Makefile, as a user would. CLIPPY=1 runs clippy with the kernel's lint set
 	# while compiling; any warning fails the build.
 	step --hint "compiler, clippy or objtool warnings count as errors" \
-		module-build in_sysroot bash -o pipefail -c "make -C /cache/work/module KDIR=$KDIR CLIPPY=1 2>&1 |
+		module-build in_sysroot bash -o pipefail -c "make -C $(in_cache "$MODULE_WORK") KDIR=$KDIR CLIPPY=1 2>&1 |
 		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
 	MODULE_KO=$MODULE_WORK/rvmm.ko
-	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o /cache/work/module/rvmm_probe \
+	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
 		/rvmm/selftests/rvmm/rvmm_probe.c
 	PROBE_BIN=$MODULE_WORK/rvmm_probe
 }
