@@ -18,7 +18,7 @@ make_initramfs() {
 		[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 	done
 	install -m 755 "$TESTBED_DIR/guest-init.sh" "$root/init"
-	cp "$MODULE_KO" "$root/rvmm/"
+	cp "$MODULE_KO" "$SAMPLE_KO" "$root/rvmm/"
 	cp -r "$RVMM_SRC/selftests/rvmm" "$root/selftests/"
 	rm -f "$root/selftests/rvmm/"*.c
 	cp "$PROBE_BIN" "$root/selftests/rvmm/"

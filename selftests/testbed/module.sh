@@ -18,6 +18,11 @@ ensure_module() {
 		module-build in_sysroot bash -o pipefail -c "make -C $(in_cache "$MODULE_WORK") KDIR=$KDIR CLIPPY=1 2>&1 |
 		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
 	MODULE_KO=$MODULE_WORK/rvmm.ko
+	cp -r "$RVMM_SRC/samples" "$MODULE_WORK/"
+	step --hint "the samples build like any out-of-tree C module" samples-build \
+		in_sysroot bash -o pipefail -c "make -C $KDIR M=$(in_cache "$MODULE_WORK")/samples modules 2>&1 |
+		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
+	SAMPLE_KO=$MODULE_WORK/samples/rvmm_ping.ko
 	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
 		/rvmm/selftests/rvmm/rvmm_probe.c
 	PROBE_BIN=$MODULE_WORK/rvmm_probe
