@@ -21,7 +21,7 @@ pub(crate) struct Hypervisor {
 impl Hypervisor {
     /// Virtualizes every online CPU. If any CPU fails, every CPU that succeeded is devirtualized,
     /// all memory is freed, and the error names the CPU, the step and the VM-instruction error.
-    pub(crate) fn start(counters: &ExitCounters, _hotplug: &HotplugGuard) -> Result<Self> {
+    pub(crate) fn start(counters: &ExitCounters, hotplug: &HotplugGuard) -> Result<Self> {
         let shared = KBox::new(Shared::new()?, GFP_KERNEL)?;
         let online = cpus::online();
         let mut vcpus = KVec::with_capacity(cpu::nr_cpu_ids() as usize, GFP_KERNEL)?;
@@ -61,8 +61,9 @@ impl Hypervisor {
                     instruction_error::describe(error)
                 ),
             }
+            // Under the caller's hotplug lock: dropping `this` would take it a second time.
+            this.devirtualize(hotplug);
             pr_err!("rolled back: no CPU is left in VMX operation\n");
-            // Dropping `this` devirtualizes the CPUs that succeeded.
             return Err(EIO);
         }
         Ok(this)
@@ -82,12 +83,9 @@ impl Hypervisor {
     pub(crate) fn cpus(&self) -> usize {
         self.iter().filter(|(_, v)| v.running()).count()
     }
-}
 
-impl Drop for Hypervisor {
-    /// Devirtualizes every CPU that still runs under rvmm, then frees everything.
-    fn drop(&mut self) {
-        let _hotplug = HotplugGuard::lock();
+    /// Devirtualizes every CPU that still runs under rvmm.
+    fn devirtualize(&self, _hotplug: &HotplugGuard) {
         cpus::on_each_online(&|cpu: cpu::CpuId| {
             if let Some(vcpu) = self.vcpu(cpu.as_u32()) {
                 if vcpu.running() {
@@ -97,6 +95,15 @@ impl Drop for Hypervisor {
                 }
             }
         });
+    }
+}
+
+impl Drop for Hypervisor {
+    /// Devirtualizes every CPU that still runs under rvmm, then frees everything.
+    fn drop(&mut self) {
+        if self.cpus() != 0 {
+            self.devirtualize(&HotplugGuard::lock());
+        }
         for (id, vcpu) in self.iter() {
             if vcpu.stopped_by() != 0 {
                 pr_warn!(
