@@ -7,6 +7,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/kernel.sh"
 
 MODULE_WORK=$RVMM_WORK/module
 
+# make_quietly STEP HINT ARGS...: `make ARGS` in the sysroot as step STEP; any warning or error fails it.
+make_quietly() {
+	local name=$1 hint=$2
+	shift 2
+	step --hint "$hint" "$name" in_sysroot bash -o pipefail -c "make $* 2>&1 |
+		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
+}
+
 ensure_module() {
 	ensure_kernel
 	rm -rf "$MODULE_WORK"
@@ -14,32 +22,27 @@ ensure_module() {
 	cp -r "$RVMM_SRC/Makefile" "$RVMM_SRC/Kbuild" "$RVMM_SRC/rust" "$RVMM_SRC/asm" "$MODULE_WORK/"
 	# Through the top-level Makefile, as a user would. CLIPPY=1 runs clippy with the kernel's lint set
 	# while compiling; any warning fails the build.
-	step --hint "compiler, clippy or objtool warnings count as errors" \
-		module-build in_sysroot bash -o pipefail -c "make -C $(in_cache "$MODULE_WORK") KDIR=$KDIR CLIPPY=1 2>&1 |
-		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
+	make_quietly module-build "compiler, clippy or objtool warnings count as errors" \
+		-C "$(in_cache "$MODULE_WORK")" KDIR="$KDIR" CLIPPY=1
 	MODULE_KO=$MODULE_WORK/rvmm.ko
 	cp -r "$RVMM_SRC/samples" "$MODULE_WORK/"
-	step --hint "the samples build like any out-of-tree C module" samples-build \
-		in_sysroot bash -o pipefail -c "make -C $KDIR M=$(in_cache "$MODULE_WORK")/samples modules 2>&1 |
-		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
+	make_quietly samples-build "the samples build like any out-of-tree C module" \
+		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/samples" modules
 	SAMPLE_KO=$MODULE_WORK/samples/rvmm_ping.ko
 	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
 		/rvmm/selftests/rvmm/rvmm_probe.c
 	PROBE_BIN=$MODULE_WORK/rvmm_probe
 }
 
-# rustfmt with the kernel's own configuration.
-check_format() {
-	ensure_kernel
-	step --hint "run: selftests/testbed/run fmt" rustfmt in_sysroot bash -c "find /rvmm/rust -name '*.rs' -print0 |
-		xargs -0 rustfmt --check --edition 2021 --config-path $KDIR/.rustfmt.toml"
-}
-
-# Reformat the sources in place with the same configuration.
-format_sources() {
+# rustfmt_sources [--check]: rustfmt over rust/ with the kernel's own configuration.
+rustfmt_sources() {
 	ensure_kernel
 	in_sysroot bash -c "find /rvmm/rust -name '*.rs' -print0 |
-		xargs -0 rustfmt --edition 2021 --config-path $KDIR/.rustfmt.toml"
+		xargs -0 rustfmt $* --edition 2021 --config-path $KDIR/.rustfmt.toml"
+}
+
+check_format() {
+	step --hint "run: selftests/testbed/run fmt" rustfmt rustfmt_sources --check
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then ensure_module; fi
