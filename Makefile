@@ -3,6 +3,7 @@
 # make [KDIR=<Rust-enabled kernel build tree>]   build rvmm.ko (default: the running kernel's)
 # make demo                                        boot the test kernel under Bochs, load rvmm, show exits
 # make check                                       host unit tests and every selftest in the nested VM
+# make bench                                       exit-path benchmark, native vs rvmm (bench/results.txt)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 
@@ -17,4 +18,7 @@ demo:
 check:
 	selftests/testbed/run test
 
-.PHONY: all modules clean demo check
+bench:
+	selftests/testbed/run bench
+
+.PHONY: all modules clean demo check bench

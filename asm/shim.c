@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel helpers rvmm needs that are static inline or macros in C, so Rust cannot call them.
+ * The kernel helpers rvmm needs that are static inline or macros in C, or whose structures the Rust
+ * bindings lack, so Rust cannot call them.
  */
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <linux/syscore_ops.h>
 #include <asm/desc.h>
 #include <asm/gsseg.h>
 #include <asm/msr.h>
@@ -68,4 +70,49 @@ void rvmm_load_gs_selector(u16 selector)
 	rdmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
 	load_gs_index(selector);
 	wrmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+}
+
+/*
+ * Suspend, resume and shutdown (reboot, power-off, kexec) of the whole system, as KVM follows them:
+ * struct syscore is not in the Rust bindings. The callbacks are rust/hotplug.rs's.
+ */
+int rvmm_syscore_suspend(void);
+void rvmm_syscore_resume(void);
+void rvmm_syscore_shutdown(void);
+void rvmm_register_syscore(void);
+void rvmm_unregister_syscore(void);
+
+static int rvmm_suspend(void *data)
+{
+	return rvmm_syscore_suspend();
+}
+
+static void rvmm_resume(void *data)
+{
+	rvmm_syscore_resume();
+}
+
+static void rvmm_shutdown(void *data)
+{
+	rvmm_syscore_shutdown();
+}
+
+static const struct syscore_ops rvmm_syscore_ops = {
+	.suspend = rvmm_suspend,
+	.resume = rvmm_resume,
+	.shutdown = rvmm_shutdown,
+};
+
+static struct syscore rvmm_syscore = {
+	.ops = &rvmm_syscore_ops,
+};
+
+void rvmm_register_syscore(void)
+{
+	register_syscore(&rvmm_syscore);
+}
+
+void rvmm_unregister_syscore(void)
+{
+	unregister_syscore(&rvmm_syscore);
 }

@@ -2,7 +2,13 @@
 
 //! Running code on every online CPU, and iterating CPU masks.
 
-use kernel::{bindings, cpu, cpumask::Cpumask, ffi::c_void};
+use kernel::{
+    bindings, cpu,
+    cpumask::Cpumask,
+    error::to_result,
+    ffi::{c_int, c_void},
+    prelude::*,
+};
 
 /// The CPUs set in one of the kernel's static CPU masks.
 ///
@@ -20,12 +26,6 @@ unsafe fn cpus_in(mask: *const bindings::cpumask) -> impl Iterator<Item = u32> +
 pub(crate) fn possible() -> impl Iterator<Item = u32> + Clone {
     // SAFETY: a kernel global mask, only written during early boot.
     unsafe { cpus_in(&raw const bindings::__cpu_possible_mask) }
-}
-
-/// The CPUs online now (stable while the caller holds a [`HotplugGuard`]).
-pub(crate) fn online() -> impl Iterator<Item = u32> + Clone {
-    // SAFETY: a kernel global mask maintained by CPU hotplug.
-    unsafe { cpus_in(&raw const bindings::__cpu_online_mask) }
 }
 
 /// Runs `f` on every online CPU, in IPI context (interrupts off), and waits for all of them.
@@ -52,6 +52,29 @@ pub(crate) fn on_each_online<F: Fn(cpu::CpuId) + Sync>(f: &F) {
             &raw const bindings::__cpu_online_mask,
         )
     };
+}
+
+/// Runs `f` on CPU `id` with interrupts off (directly, if that is the calling CPU) and waits for it.
+pub(crate) fn on_cpu<F: Fn() + Sync>(id: u32, f: &F) -> Result {
+    /// # Safety
+    ///
+    /// `info` must point to an `F` that lives until the call has returned.
+    unsafe extern "C" fn trampoline<F: Fn() + Sync>(info: *mut c_void) {
+        // SAFETY: `info` is the `&F` passed below, alive until `smp_call_function_single` returns
+        // because it waits.
+        let f = unsafe { &*info.cast::<F>() };
+        f();
+    }
+    let id = c_int::try_from(id).map_err(|_| EINVAL)?;
+    // SAFETY: `trampoline::<F>` matches `smp_call_func_t`; `info` outlives the call since `wait` is 1.
+    to_result(unsafe {
+        bindings::smp_call_function_single(
+            id,
+            Some(trampoline::<F>),
+            core::ptr::from_ref(f).cast_mut().cast(),
+            1,
+        )
+    })
 }
 
 /// Holds the CPU hotplug read lock: no CPU comes or goes while it lives.

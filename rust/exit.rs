@@ -71,41 +71,72 @@ unsafe extern "C" fn rvmm_handle_vmresume_failure(regs: *mut GuestRegs, vcpu: *c
 fn handle(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let reason = hw::vmread(fields::EXIT_REASON) as u32;
     let basic = (reason & 0xffff) as usize;
+    // A reason past the SDM's list has neither a counter nor a handler.
+    let Some(&handler) = HANDLERS.get(basic) else {
+        return unexpected(regs, vcpu, reason);
+    };
     vcpu.count(basic);
     if reason & ENTRY_FAILURE != 0 {
         return stop(regs, vcpu, reason);
     }
-    match basic {
-        CPUID => emulate_cpuid(regs),
-        MSR_READ => emulate_rdmsr(regs),
-        MSR_WRITE => emulate_wrmsr(regs),
-        CR_ACCESS => emulate_cr_access(regs, vcpu, reason),
-        XSETBV => emulate_xsetbv(regs),
-        INVD => {
-            // INVD would drop dirty lines the kernel owns; WBINVD keeps memory coherent.
-            hw::wbinvd();
-            skip_instruction()
-        }
-        VMCALL => hypercall(regs, vcpu),
-        // As on a CPU without VMX (or without SMX enabled, for GETSEC).
-        VMCLEAR..=VMXON | INVEPT | INVVPID | VMFUNC | GETSEC => inject(UD, None),
-        EXCEPTION_NMI => reflect_event(),
-        // Not enabled; if it happens the interrupt is still pending and reaches the guest.
-        EXTERNAL_INTERRUPT => Next::Resume,
-        // An INIT puts a real CPU in wait-for-SIPI; the guest's CPU does the same. Linux never sends
-        // INIT or SIPI to an online CPU, and rvmm only runs on online ones.
-        INIT => {
-            let _ = hw::vmwrite(fields::GUEST_ACTIVITY_STATE, WAIT_FOR_SIPI);
-            Next::Resume
-        }
-        SIPI => Next::Resume,
-        // Leave VMX and let the faulting instruction run natively, so that the machine resets as it
-        // would without rvmm.
-        TRIPLE_FAULT => stop(regs, vcpu, reason),
-        // An exit rvmm does not expect: user code gets #UD, as from an instruction the CPU lacks;
-        // the kernel leaves VMX on this CPU and meets natively whatever made it exit.
-        _ if guest_cpl() != 0 => inject(UD, None),
-        _ => stop(regs, vcpu, reason),
+    // One indexed call, not a chain of comparisons (the kernel builds without jump tables).
+    handler(regs, vcpu, reason)
+}
+
+/// Handles one basic exit reason; gets the full exit-reason field.
+type Handler = fn(&mut GuestRegs, &Vcpu, u32) -> Next;
+
+/// The handler of each basic exit reason, indexed by its number.
+static HANDLERS: [Handler; COUNT] = {
+    let mut table: [Handler; COUNT] = [unexpected; COUNT];
+    table[CPUID] = |regs, _, _| emulate_cpuid(regs);
+    table[MSR_READ] = |regs, _, _| emulate_rdmsr(regs);
+    table[MSR_WRITE] = |regs, _, _| emulate_wrmsr(regs);
+    table[CR_ACCESS] = emulate_cr_access;
+    table[XSETBV] = |regs, _, _| emulate_xsetbv(regs);
+    table[INVD] = |_, _, _| {
+        // INVD would drop dirty lines the kernel owns; WBINVD keeps memory coherent.
+        hw::wbinvd();
+        skip_instruction()
+    };
+    table[VMCALL] = |regs, vcpu, _| hypercall(regs, vcpu);
+    // As on a CPU without VMX (or without SMX enabled, for GETSEC).
+    let mut vmx_instruction = VMCLEAR;
+    while vmx_instruction <= VMXON {
+        table[vmx_instruction] = undefined_opcode;
+        vmx_instruction += 1;
+    }
+    table[INVEPT] = undefined_opcode;
+    table[INVVPID] = undefined_opcode;
+    table[VMFUNC] = undefined_opcode;
+    table[GETSEC] = undefined_opcode;
+    table[EXCEPTION_NMI] = |_, _, _| reflect_event();
+    // Not enabled; if it happens the interrupt is still pending and reaches the guest.
+    table[EXTERNAL_INTERRUPT] = |_, _, _| Next::Resume;
+    // An INIT puts a real CPU in wait-for-SIPI; the guest's CPU does the same. Linux never sends
+    // INIT or SIPI to an online CPU, and rvmm only runs on online ones.
+    table[INIT] = |_, _, _| {
+        hw::vmwrite_in_exit(fields::GUEST_ACTIVITY_STATE, WAIT_FOR_SIPI);
+        Next::Resume
+    };
+    table[SIPI] = |_, _, _| Next::Resume;
+    // Leave VMX and let the faulting instruction run natively, so that the machine resets as it
+    // would without rvmm.
+    table[TRIPLE_FAULT] = stop;
+    table
+};
+
+fn undefined_opcode(_: &mut GuestRegs, _: &Vcpu, _: u32) -> Next {
+    inject(UD, None)
+}
+
+/// An exit rvmm does not expect: user code gets #UD, as from an instruction the CPU lacks; the
+/// kernel leaves VMX on this CPU and meets natively whatever made it exit.
+fn unexpected(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
+    if guest_cpl() != 0 {
+        inject(UD, None)
+    } else {
+        stop(regs, vcpu, reason)
     }
 }
 
@@ -114,26 +145,27 @@ fn stop(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     Next::Natively
 }
 
-/// The address of the instruction after the one that exited.
+/// The address of the instruction after the one that exited (RIP wraps like the CPU's).
 fn next_rip() -> u64 {
-    hw::vmread(fields::GUEST_RIP) + hw::vmread(fields::EXIT_INSTRUCTION_LEN)
+    hw::vmread(fields::GUEST_RIP).wrapping_add(hw::vmread(fields::EXIT_INSTRUCTION_LEN))
 }
 
 /// Completes the exiting instruction as executing it would have: advance RIP, end an STI/MOV SS
 /// interrupt shadow, and, if the guest is single-stepping, raise the single-step trap the
 /// instruction owes it (the CPU delivers it after VM entry, setting DR6.BS).
+#[inline(always)]
 fn skip_instruction() -> Next {
-    let _ = hw::vmwrite(fields::GUEST_RIP, next_rip());
+    hw::vmwrite_in_exit(fields::GUEST_RIP, next_rip());
     if hw::vmread(fields::GUEST_RFLAGS) & RFLAGS_TF != 0 {
         let pending = hw::vmread(fields::GUEST_PENDING_DEBUG_EXCEPTIONS);
-        let _ = hw::vmwrite(
+        hw::vmwrite_in_exit(
             fields::GUEST_PENDING_DEBUG_EXCEPTIONS,
             pending | PENDING_SINGLE_STEP,
         );
     }
     let interruptibility = hw::vmread(fields::GUEST_INTERRUPTIBILITY);
     if interruptibility & BLOCKING_BY_STI_OR_MOV_SS != 0 {
-        let _ = hw::vmwrite(
+        hw::vmwrite_in_exit(
             fields::GUEST_INTERRUPTIBILITY,
             interruptibility & !BLOCKING_BY_STI_OR_MOV_SS,
         );
@@ -146,9 +178,9 @@ fn inject(vector: u8, error_code: Option<u32>) -> Next {
     let mut info = VALID | HARDWARE_EXCEPTION | u32::from(vector);
     if let Some(code) = error_code {
         info |= DELIVER_ERROR_CODE;
-        let _ = hw::vmwrite(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());
+        hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());
     }
-    let _ = hw::vmwrite(fields::ENTRY_INTERRUPTION_INFO, info.into());
+    hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, info.into());
     Next::Resume
 }
 
@@ -156,10 +188,10 @@ fn inject(vector: u8, error_code: Option<u32>) -> Next {
 fn reflect_event() -> Next {
     let info = hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32;
     // Keep vector, type, error-code and valid bits; bit 12 (NMI unblocking) is reserved on entry.
-    let _ = hw::vmwrite(fields::ENTRY_INTERRUPTION_INFO, (info & 0x8000_0fff).into());
+    hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, (info & 0x8000_0fff).into());
     if info & DELIVER_ERROR_CODE != 0 {
         let code = hw::vmread(fields::EXIT_INTERRUPTION_ERROR_CODE);
-        let _ = hw::vmwrite(fields::ENTRY_EXCEPTION_ERROR_CODE, code);
+        hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code);
     }
     Next::Resume
 }
@@ -212,13 +244,13 @@ fn emulate_cr_access(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
             if value & CR4_VMXE != 0 {
                 return inject(GP, Some(0));
             }
-            let _ = hw::vmwrite(fields::GUEST_CR4, value | CR4_VMXE);
-            let _ = hw::vmwrite(fields::CR4_READ_SHADOW, value);
+            hw::vmwrite_in_exit(fields::GUEST_CR4, value | CR4_VMXE);
+            hw::vmwrite_in_exit(fields::CR4_READ_SHADOW, value);
         }
         // CR3 and CR8 exits only happen where the CPU cannot turn their exiting controls off.
         CrAccess::MovTo { cr: 3, gpr } => {
             // Bit 63 asks to keep the PCID's TLB entries; it is not part of CR3.
-            let _ = hw::vmwrite(fields::GUEST_CR3, regs.get(gpr) & !(1 << 63));
+            hw::vmwrite_in_exit(fields::GUEST_CR3, regs.get(gpr) & !(1 << 63));
         }
         CrAccess::MovFrom { cr: 3, gpr } => regs.set(gpr, hw::vmread(fields::GUEST_CR3)),
         CrAccess::MovTo { cr: 8, gpr } => {

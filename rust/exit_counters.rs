@@ -6,7 +6,7 @@
 //! counter and needs no lock in VMX root mode; rows are cache-line aligned so CPUs do not share lines.
 
 use crate::{
-    cpus,
+    cpus, fault_injection,
     vmx::{exit_reason, exit_table},
 };
 use kernel::{
@@ -25,7 +25,11 @@ pub(crate) struct ExitCounters {
 }
 
 impl ExitCounters {
+    /// Bytes of counters per possible CPU.
+    pub(crate) const MEMORY_PER_CPU: usize = size_of::<Row>();
+
     pub(crate) fn new() -> Result<Self> {
+        fault_injection::allocation()?;
         let mut rows = KVec::with_capacity(cpu::nr_cpu_ids() as usize, GFP_KERNEL)?;
         for _ in 0..cpu::nr_cpu_ids() {
             rows.push(Row(core::array::from_fn(|_| Atomic::new(0))), GFP_KERNEL)?;

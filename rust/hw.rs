@@ -301,6 +301,16 @@ pub(crate) fn vmwrite(field: u32, value: u64) -> Result<(), VmFail> {
     vm_result(cf, zf)
 }
 
+/// Writes a field of the current VMCS while handling a VM exit. VMWRITE fails only for an
+/// unsupported or read-only encoding, and the exit handlers write fixed, writable fields that
+/// every VMX CPU has, so the exit path spends no instructions testing for a failure.
+pub(crate) fn vmwrite_in_exit(field: u32, value: u64) {
+    // SAFETY: as for `vmwrite`; called in VMX root operation, from the exit handler.
+    unsafe {
+        asm!("vmwrite {}, {}", in(reg) u64::from(field), in(reg) value, options(nostack, nomem))
+    };
+}
+
 /// Calls rvmm's hypervisor on this CPU: `function` in RAX, the result returned in RAX.
 ///
 /// # Safety

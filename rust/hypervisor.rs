@@ -5,68 +5,100 @@
 use crate::{
     cpus::{self, HotplugGuard},
     exit_counters::ExitCounters,
-    hw,
-    vcpu::{Step, Vcpu, VMFAIL_INVALID},
+    fault_injection, hotplug, hw,
+    vcpu::{Step, Vcpu, INJECTED, VMFAIL_INVALID},
     vmcs_setup::Shared,
     vmx::{hypercall, instruction_error},
 };
-use kernel::{cpu, prelude::*};
+use kernel::{
+    cpu,
+    prelude::*,
+    time::{Instant, Monotonic},
+};
 
 pub(crate) struct Hypervisor {
     shared: KBox<Shared>,
-    /// Indexed by CPU id; `Some` for the CPUs that were online at load.
+    /// Indexed by CPU id; `Some` for every possible CPU, so that one coming online later finds its
+    /// VMCS ready (as KVM allocates one per possible CPU).
     vcpus: KVec<Option<KBox<Vcpu>>>,
+    /// Virtualizes CPUs that come online and devirtualizes those that go offline.
+    hotplug: Option<hotplug::Registration>,
 }
 
 impl Hypervisor {
-    /// Virtualizes every online CPU. If any CPU fails, every CPU that succeeded is devirtualized,
-    /// all memory is freed, and the error names the CPU, the step and the VM-instruction error.
-    pub(crate) fn start(counters: &ExitCounters, hotplug: &HotplugGuard) -> Result<Self> {
-        let shared = KBox::new(Shared::new()?, GFP_KERNEL)?;
-        let online = cpus::online();
+    /// Virtualizes every online CPU and follows CPU hotplug from then on. If any CPU fails, every
+    /// CPU that succeeded is devirtualized, all memory is freed, and the error names the CPU, the
+    /// step and the VM-instruction error.
+    pub(crate) fn start(counters: &ExitCounters, hotplug: &HotplugGuard) -> Result<KBox<Self>> {
+        let shared = Shared::new()?;
+        fault_injection::allocation()?;
+        let shared = KBox::new(shared, GFP_KERNEL)?;
+        let possible = cpus::possible();
+        fault_injection::allocation()?;
         let mut vcpus = KVec::with_capacity(cpu::nr_cpu_ids() as usize, GFP_KERNEL)?;
         for id in 0..cpu::nr_cpu_ids() {
-            let vcpu = if online.clone().any(|c| c == id) {
+            let vcpu = if possible.clone().any(|c| c == id) {
                 Some(Vcpu::new(&shared, counters.row(id))?)
             } else {
                 None
             };
             vcpus.push(vcpu, GFP_KERNEL)?;
         }
-        let this = Self { shared, vcpus };
+        // Boxed: the hotplug callbacks find it by address.
+        fault_injection::allocation()?;
+        let mut this = KBox::new(
+            Self {
+                shared,
+                vcpus,
+                hotplug: None,
+            },
+            GFP_KERNEL,
+        )?;
         cpus::on_each_online(&|cpu: cpu::CpuId| {
             if let Some(vcpu) = this.vcpu(cpu.as_u32()) {
-                vcpu.launch(&this.shared);
+                vcpu.launch(&this.shared, cpu.as_u32());
             }
         });
 
         let first_failure = this.iter().find_map(|(id, v)| v.failure().map(|f| (id, f)));
         if let Some((id, (step, error))) = first_failure {
             let count = this.iter().filter(|(_, v)| v.failure().is_some()).count();
-            match (step, error) {
-                (Step::FixedBits, _) => pr_err!(
-                    "CPU{id}: CR0/CR4 do not meet the VMX fixed-bit requirements ({count} CPU(s) failed)\n"
-                ),
-                (Step::GuestState, reason) => pr_err!(
-                    "CPU{id}: VM entry failed on guest state (exit reason {reason:#x}, {count} CPU(s) failed); \
-                     please report this with the kernel log\n"
-                ),
-                (_, VMFAIL_INVALID) => pr_err!(
-                    "CPU{id}: {} failed with VMfailInvalid ({count} CPU(s) failed)\n",
-                    step.name()
-                ),
-                (_, error) => pr_err!(
-                    "CPU{id}: {} failed: VM-instruction error {error} ({}) ({count} CPU(s) failed)\n",
-                    step.name(),
-                    instruction_error::describe(error)
-                ),
-            }
+            report(id, step, error, count);
             // Under the caller's hotplug lock: dropping `this` would take it a second time.
             this.devirtualize(hotplug);
             pr_err!("rolled back: no CPU is left in VMX operation\n");
             return Err(EIO);
         }
+        match hotplug::Registration::new(&this, hotplug) {
+            Ok(registration) => this.hotplug = Some(registration),
+            Err(error) => {
+                this.devirtualize(hotplug);
+                pr_err!("cannot follow CPU hotplug ({error:?}); rolled back every CPU\n");
+                return Err(error);
+            }
+        }
         Ok(this)
+    }
+
+    /// Virtualizes CPU `id`, which is coming online (hotplug callback, on that CPU).
+    pub(crate) fn virtualize_cpu(&self, id: u32) -> Result {
+        let Some(vcpu) = self.vcpu(id) else {
+            return Ok(());
+        };
+        cpus::on_cpu(id, &|| vcpu.launch(&self.shared, id))?;
+        if let Some((step, error)) = vcpu.failure() {
+            report(id as usize, step, error, 1);
+            pr_err!("CPU{id} stays offline: rvmm must run on every online CPU\n");
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Devirtualizes CPU `id`, which is going offline (hotplug callback, on that CPU).
+    pub(crate) fn devirtualize_cpu(&self, id: u32) {
+        if let Some(vcpu) = self.vcpu(id) {
+            let _ = cpus::on_cpu(id, &|| leave(vcpu));
+        }
     }
 
     fn vcpu(&self, id: u32) -> Option<&Vcpu> {
@@ -86,23 +118,91 @@ impl Hypervisor {
 
     /// Devirtualizes every CPU that still runs under rvmm.
     fn devirtualize(&self, _hotplug: &HotplugGuard) {
+        self.devirtualize_online();
+    }
+
+    /// Devirtualizes every online CPU that runs under rvmm; the caller keeps the set of online CPUs
+    /// stable (the hotplug lock, or a system on its way down).
+    pub(crate) fn devirtualize_online(&self) {
         cpus::on_each_online(&|cpu: cpu::CpuId| {
             if let Some(vcpu) = self.vcpu(cpu.as_u32()) {
-                if vcpu.running() {
-                    // SAFETY: this CPU runs under rvmm (its Vcpu says so), and DEVIRTUALIZE returns
-                    // here with the CPU outside VMX operation, every register as it was.
-                    unsafe { hw::vmcall(hypercall::DEVIRTUALIZE) };
-                }
+                leave(vcpu);
             }
         });
+    }
+
+    /// Devirtualizes the calling CPU, whose interrupts are off (syscore suspend).
+    pub(crate) fn devirtualize_this_cpu(&self) {
+        if let Some(vcpu) = self.vcpu(cpu::CpuId::current().as_u32()) {
+            leave(vcpu);
+        }
+    }
+
+    /// Virtualizes the calling CPU again, whose interrupts are off (syscore resume). A failure is
+    /// logged and leaves the CPU native.
+    pub(crate) fn virtualize_this_cpu(&self) {
+        let id = cpu::CpuId::current().as_u32();
+        if let Some(vcpu) = self.vcpu(id) {
+            vcpu.launch(&self.shared, id);
+            if let Some((step, error)) = vcpu.failure() {
+                report(id as usize, step, error, 1);
+                pr_err!("CPU{id} runs without rvmm after resume; reload rvmm to cover it\n");
+            }
+        }
+    }
+}
+
+/// Takes the calling CPU, whose Vcpu this is, out of VMX operation if it runs under rvmm.
+fn leave(vcpu: &Vcpu) {
+    if vcpu.running() {
+        // SAFETY: this CPU runs under rvmm (its Vcpu says so), and DEVIRTUALIZE returns here with
+        // the CPU outside VMX operation, every register as it was.
+        unsafe { hw::vmcall(hypercall::DEVIRTUALIZE) };
+    }
+}
+
+/// Logs why set-up failed on CPU `id` (and on `count` CPUs in all).
+fn report(id: usize, step: Step, error: u32, count: usize) {
+    match (step, error) {
+        (Step::FixedBits, _) => pr_err!(
+            "CPU{id}: CR0/CR4 do not meet the VMX fixed-bit requirements ({count} CPU(s) failed)\n"
+        ),
+        (Step::GuestState, reason) => pr_err!(
+            "CPU{id}: VM entry failed on guest state (exit reason {reason:#x}, {count} CPU(s) failed); \
+             please report this with the kernel log\n"
+        ),
+        (_, INJECTED) => pr_err!(
+            "CPU{id}: {} failed, injected by inject_step_failure ({count} CPU(s) failed)\n",
+            step.name()
+        ),
+        (_, VMFAIL_INVALID) => pr_err!(
+            "CPU{id}: {} failed with VMfailInvalid ({count} CPU(s) failed)\n",
+            step.name()
+        ),
+        (_, error) => pr_err!(
+            "CPU{id}: {} failed: VM-instruction error {error} ({}) ({count} CPU(s) failed)\n",
+            step.name(),
+            instruction_error::describe(error)
+        ),
     }
 }
 
 impl Drop for Hypervisor {
     /// Devirtualizes every CPU that still runs under rvmm, then frees everything.
     fn drop(&mut self) {
-        if self.cpus() != 0 {
-            self.devirtualize(&HotplugGuard::lock());
+        let cpus = self.cpus();
+        if cpus != 0 || self.hotplug.is_some() {
+            let start = Instant::<Monotonic>::now();
+            let hotplug = HotplugGuard::lock();
+            if let Some(registration) = self.hotplug.take() {
+                registration.remove(&hotplug);
+            }
+            self.devirtualize(&hotplug);
+            drop(hotplug);
+            pr_info!(
+                "devirtualized {cpus} CPUs in {} us\n",
+                start.elapsed().as_micros_ceil()
+            );
         }
         for (id, vcpu) in self.iter() {
             if vcpu.stopped_by() != 0 {

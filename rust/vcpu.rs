@@ -4,6 +4,7 @@
 //! guest (VMLAUNCH from the live state) and back (VMXOFF and a native return).
 
 use crate::{
+    fault_injection,
     guest_regs::GuestRegs,
     hw,
     vmcs_setup::Shared,
@@ -75,6 +76,8 @@ impl Step {
 
 /// Error number meaning VMfailInvalid (no VMCS to hold a number).
 pub(crate) const VMFAIL_INVALID: u32 = u32::MAX;
+/// Error number of a failure made by fault injection.
+pub(crate) const INJECTED: u32 = u32::MAX - 1;
 
 fn fail_code(fail: hw::VmFail) -> u32 {
     match fail {
@@ -107,23 +110,32 @@ unsafe impl Send for Vcpu {}
 unsafe impl Sync for Vcpu {}
 
 impl Vcpu {
+    /// Bytes allocated per CPU: VMXON region, VMCS, host stack and this structure.
+    pub(crate) const MEMORY: usize =
+        2 * kernel::page::PAGE_SIZE + HOST_STACK_SIZE + size_of::<Self>();
+
     pub(crate) fn new(
         shared: &Shared,
         counters: *const [Atomic<u64>; exit_reason::COUNT],
     ) -> Result<KBox<Self>> {
         let revision = shared.revision_id.to_le_bytes();
+        fault_injection::allocation()?;
         let vmxon = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        fault_injection::allocation()?;
         let vmcs = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
         // SAFETY: 4 bytes at offset 0 of pages we own: the revision id both regions start with.
         unsafe {
             vmxon.write_raw(revision.as_ptr(), 0, 4)?;
             vmcs.write_raw(revision.as_ptr(), 0, 4)?;
         }
+        fault_injection::allocation()?;
+        let stack = KBox::new_uninit(GFP_KERNEL)?;
+        fault_injection::allocation()?;
         let this = KBox::new(
             Vcpu {
                 vmxon,
                 vmcs,
-                stack: KBox::new_uninit(GFP_KERNEL)?,
+                stack,
                 counters,
                 running: Atomic::new(0),
                 failure: Atomic::new(0),
@@ -162,6 +174,7 @@ impl Vcpu {
     }
 
     /// Counts one exit; called in root mode, so lock-free.
+    #[inline(always)]
     pub(crate) fn count(&self, reason: usize) {
         // SAFETY: `counters` is valid for the life of the Vcpu (see the Sync argument).
         if let Some(counter) = unsafe { &*self.counters }.get(reason) {
@@ -176,7 +189,10 @@ impl Vcpu {
 
     /// Makes the caller, the kernel running on this CPU, rvmm's guest. Called in IPI context on the
     /// CPU itself, with interrupts off. On failure this CPU is left as it was, outside VMX.
-    pub(crate) fn launch(&self, shared: &Shared) {
+    pub(crate) fn launch(&self, shared: &Shared, cpu: u32) {
+        // A step made to fail by fault injection fails as if its instruction had.
+        let injected = |step| fault_injection::step_fails(step, cpu);
+        self.failure.store(0, Relaxed);
         let cr0 = hw::read_cr0();
         let cr4 = hw::read_cr4();
         let (fixed0, fixed1) = shared.cr0_fixed;
@@ -194,6 +210,9 @@ impl Vcpu {
             // SAFETY: restores the CR4 this CPU had.
             unsafe { hw::write_cr4(cr4) };
         };
+        if injected(Step::Vmxon) {
+            return outside_vmx(self, Step::Vmxon, INJECTED);
+        }
         // SAFETY: CR4.VMXE is set, every CPU passed the FEATURE_CONTROL check, and the region is
         // ours with its revision id, kept until after VMXOFF.
         if let Err(fail) = unsafe { hw::vmxon(hw::page_phys(&self.vmxon)) } {
@@ -209,12 +228,24 @@ impl Vcpu {
         if let Err(fail) = unsafe { hw::vmclear(vmcs) } {
             return in_root(self, Step::Vmclear, fail_code(fail));
         }
+        if injected(Step::Vmclear) {
+            return in_root(self, Step::Vmclear, INJECTED);
+        }
         // SAFETY: as above.
         if let Err(fail) = unsafe { hw::vmptrld(vmcs) } {
             return in_root(self, Step::Vmptrld, fail_code(fail));
         }
+        if injected(Step::Vmptrld) {
+            return in_root(self, Step::Vmptrld, INJECTED);
+        }
         if let Err(fail) = self.write_vmcs(shared, cr0, cr4 | CR4_VMXE) {
             return in_root(self, Step::Vmwrite, fail_code(fail));
+        }
+        if injected(Step::Vmwrite) {
+            return in_root(self, Step::Vmwrite, INJECTED);
+        }
+        if injected(Step::Vmlaunch) {
+            return in_root(self, Step::Vmlaunch, INJECTED);
         }
         self.running.store(1, Relaxed);
         // SAFETY: the VMCS is current and complete but for RSP, RIP and RFLAGS, which the trampoline

@@ -4,7 +4,7 @@
 //! (Intel SDM Vol. 3C, 25.6-25.8 for the controls, 27.2-27.3 for the checks they must pass).
 
 use crate::{
-    hw,
+    fault_injection, hw,
     vmx::{controls::*, msr},
 };
 use kernel::{page::Page, prelude::*};
@@ -82,6 +82,7 @@ impl Shared {
             entry_msr,
         )?;
 
+        fault_injection::allocation()?;
         let msr_bitmap = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
         for m in msr::intercepted_reads() {
             if let Some((byte, bit)) = msr::read_bitmap_position(m) {
@@ -94,6 +95,7 @@ impl Shared {
                 }
             }
         }
+        fault_injection::allocation()?;
         let host_pgd = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
         hw::copy_kernel_pgd(&host_pgd);
 

@@ -2,7 +2,7 @@
 
 //! Refuses to load unless every online CPU can enter VMX operation.
 
-use crate::{cpus, hw, vmx::support};
+use crate::{cpus, fault_injection, hw, vmx::support};
 use kernel::{
     cpu,
     error::Error,
@@ -58,6 +58,7 @@ fn check_this_cpu() -> Result<(), support::Unusable> {
 /// Checks every online CPU; on failure logs which CPUs and what to do, and returns a distinct errno
 /// per reason. Returns the number of CPUs checked. The caller holds the hotplug lock.
 pub(crate) fn check_online_cpus(_hotplug: &cpus::HotplugGuard) -> Result<u32> {
+    fault_injection::allocation()?;
     let mut verdicts = KVec::with_capacity(cpu::nr_cpu_ids() as usize, GFP_KERNEL)?;
     for _ in 0..cpu::nr_cpu_ids() {
         verdicts.push(Atomic::<u32>::new(NOT_RUN), GFP_KERNEL)?;

@@ -17,10 +17,13 @@ for t in "$@"; do
 	i=$((i + 1))
 	name=$(basename "$t")
 	echo "# selftests: rvmm: $name"
+	start=$(cut -d' ' -f1 /proc/uptime)
 	{
 		sh "$t" 2>&1
 		echo $? >/tmp/rc
 	} | sed 's/^/# /'
+	# Guest seconds follow the emulated instruction count: a test's share of the boot's time.
+	echo "# $name took $(awk -v s="$start" '{ printf "%.2f", $1 - s }' /proc/uptime) s of guest time"
 	case $(cat /tmp/rc) in
 	0) echo "ok $i selftests: rvmm: $name" ;;
 	4) echo "ok $i selftests: rvmm: $name # SKIP" ;;

@@ -24,6 +24,9 @@ demo)
 	dmesg | grep rvmm:
 	echo "rvmm-demo: end"
 	;;
+bench)
+	sh /bench/bench.sh
+	;;
 *)
 	sh /selftests/rvmm/run_tests.sh "$suite"
 	;;

@@ -29,6 +29,16 @@ ensure_module() {
 	make_quietly samples-build "the samples build like any out-of-tree C module" \
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/samples" modules
 	SAMPLE_KO=$MODULE_WORK/samples/rvmm_ping.ko
+	cp -r "$RVMM_SRC/bench" "$MODULE_WORK/"
+	make_quietly bench-build "bench/rvmm_bench.c builds like the samples" \
+		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/bench" modules
+	BENCH_KO=$MODULE_WORK/bench/rvmm_bench.ko
+	step workload-build in_sysroot gcc -static -O2 -Wall -Werror \
+		-o "$(in_cache "$MODULE_WORK")/bench/workload" /rvmm/bench/workload.c
+	cp -r "$RVMM_SRC/selftests/rvmm/module" "$MODULE_WORK/selftests-module"
+	make_quietly selftests-module-build "the selftests' helper module builds like the samples" \
+		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/selftests-module" modules
+	NMI_TEST_KO=$MODULE_WORK/selftests-module/rvmm_nmi_test.ko
 	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
 		/rvmm/selftests/rvmm/rvmm_probe.c
 	PROBE_BIN=$MODULE_WORK/rvmm_probe

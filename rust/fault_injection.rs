@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fault injection for set-up, driven by module parameters, so that the selftests can make every
+//! allocation and every VMX step fail in turn and check that rvmm rolls back completely:
+//!
+//! - `inject_alloc_failure=N`: the Nth allocation of this load fails with ENOMEM (0: none);
+//! - `inject_step_failure=S inject_cpu=C`: set-up step S (see [`Step`]: 2 VMXON, 3 VMCLEAR,
+//!   4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH) fails on CPU C as if the instruction had failed (0: none).
+
+use crate::{module_parameters, vcpu::Step};
+use kernel::{
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+/// Allocations made by this load so far.
+static ALLOCATIONS: Atomic<u32> = Atomic::new(0);
+
+/// Called before each allocation of set-up: fails the one `inject_alloc_failure` names.
+pub(crate) fn allocation() -> Result {
+    let target = *module_parameters::inject_alloc_failure.value();
+    let this = ALLOCATIONS.fetch_add(1, Relaxed) + 1;
+    if target != 0 && this == target {
+        pr_info!("injected failure: allocation {this}\n");
+        return Err(ENOMEM);
+    }
+    Ok(())
+}
+
+/// Whether `step` is to fail on CPU `cpu`. Called in IPI context: reads two integers, no more.
+pub(crate) fn step_fails(step: Step, cpu: u32) -> bool {
+    *module_parameters::inject_step_failure.value() == step as u32
+        && *module_parameters::inject_cpu.value() == cpu
+}

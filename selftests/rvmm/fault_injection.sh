@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# requires: vmx
+# Set-up fails cleanly at every step: each allocation in turn, and VMXON, VMCLEAR, VMPTRLD, VMWRITE
+# and VMLAUNCH on each CPU in turn. Every failure leaves no CPU under rvmm and the system able to
+# load rvmm again (a CPU left in VMX operation would make the next load fail with EBUSY).
+. "$(dirname "$0")/lib.sh"
+rvmm_setup
+ktap_print_header
+cpus=$(online_cpus)
+ktap_set_plan $((5 * $(echo $cpus | wc -w) + 3))
+
+# no_cpu_under_rvmm: no online CPU answers the hypervisor leaf with rvmm's signature.
+no_cpu_under_rvmm() {
+	for cpu in $cpus; do
+		contains "$($PROBE "$cpu" cpuid 0x40000000)" rvmmrvmmrvmm && return 1
+	done
+	return 0
+}
+
+# fails_cleanly ERROR PARAMS...: insmod with PARAMS fails with ERROR and leaves no CPU under rvmm.
+# (busybox insmod tries finit_module, then init_module: each failure is logged twice.)
+fails_cleanly() {
+	error=$1
+	shift
+	out=$(insmod "$RVMM_KO" "$@" 2>&1) && {
+		rmmod rvmm
+		ktap_print_msg "insmod $* succeeded"
+		return 1
+	}
+	contains "$out" "$error" || { ktap_print_msg "insmod $*: $out"; return 1; }
+	no_cpu_under_rvmm || { ktap_print_msg "a CPU is still under rvmm after insmod $*"; return 1; }
+}
+
+for step in 2:VMXON 3:VMCLEAR 4:VMPTRLD 5:VMWRITE 6:VMLAUNCH; do
+	for c in $cpus; do
+		dmesg -c >/dev/null
+		ok=1
+		fails_cleanly 'Input/output error' inject_step_failure="${step%%:*}" inject_cpu="$c" || ok=0
+		log=$(dmesg | grep 'rvmm:')
+		contains "$log" "CPU$c: ${step#*:} failed, injected" || { ok=0; ktap_print_msg "log: $log"; }
+		contains "$log" 'rolled back' || { ok=0; ktap_print_msg "log: $log"; }
+		ktap_check "${step#*:} failing on CPU$c: EIO, logged, every CPU rolled back" test "$ok" = 1
+	done
+done
+
+# Each allocation in turn, until a load needs no more than were failed.
+n=1 failed=0 bad=
+while [ "$n" -le 100 ]; do
+	out=$(insmod "$RVMM_KO" inject_alloc_failure="$n" 2>&1) && break
+	failed=$((failed + 1))
+	contains "$out" 'Cannot allocate memory' && no_cpu_under_rvmm || bad="$bad $n"
+	n=$((n + 1))
+done
+rvmm_loaded && rmmod rvmm
+ktap_print_msg "set-up makes $failed allocations before it can succeed"
+ktap_check "every allocation failing in turn gives ENOMEM and no CPU under rvmm${bad:+ (not:$bad)}" \
+	test -z "$bad" -a "$failed" -ge 5
+ktap_check "rvmm loads and unloads after all that" sh -c "insmod $RVMM_KO && rmmod rvmm"
+problems=$(dmesg_problems)
+[ -n "$problems" ] && ktap_print_msg "$problems"
+ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_finished

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rvmm_nmi_test: sends NMIs to one CPU and counts how many arrived, and how many of those
+ * interrupted rvmm's own code, i.e. found the CPU in VMX root mode handling a VM exit.
+ *
+ *   echo "CPU COUNT" > /sys/kernel/debug/rvmm_nmi_test/send   send COUNT NMIs to CPU, one at a time
+ *   cat /sys/kernel/debug/rvmm_nmi_test/stats                 "sent N", "handled N", "in_rvmm N"
+ *
+ * Each NMI is sent only after the previous one was handled (or a timeout), so none can be merged
+ * with another: every NMI sent must be handled once.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/kallsyms.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/apic.h>
+#include <asm/nmi.h>
+
+/* NMIs sent and not yet seen: the handler claims NMIs only while this is positive. */
+static atomic_t outstanding;
+static atomic_t sent, handled, in_rvmm;
+static DEFINE_MUTEX(send_lock);
+
+static int nmi_test_handler(unsigned int type, struct pt_regs *regs)
+{
+	char where[KSYM_SYMBOL_LEN];
+
+	if (atomic_dec_if_positive(&outstanding) < 0)
+		return NMI_DONE;
+	atomic_inc(&handled);
+	/* Code the NMI interrupted: rvmm's exit stub or handler means VMX root mode. */
+	snprintf(where, sizeof(where), "%pS", (void *)regs->ip);
+	if (strstr(where, "[rvmm]"))
+		atomic_inc(&in_rvmm);
+	return NMI_HANDLED;
+}
+
+static ssize_t send_write(struct file *file, const char __user *ubuf, size_t len, loff_t *ppos)
+{
+	unsigned int cpu, count, i, waited;
+	char buf[32];
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (sscanf(buf, "%u %u", &cpu, &count) != 2 || cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return -EINVAL;
+	mutex_lock(&send_lock);
+	for (i = 0; i < count; i++) {
+		atomic_inc(&outstanding);
+		atomic_inc(&sent);
+		__apic_send_IPI_mask(cpumask_of(cpu), NMI_VECTOR);
+		for (waited = 0; atomic_read(&outstanding) && waited < 100000; waited++)
+			udelay(1);
+		/* Spread the NMIs over the target's work rather than sending them in lockstep. */
+		udelay(i % 7);
+	}
+	mutex_unlock(&send_lock);
+	return len;
+}
+
+static const struct file_operations send_fops = {
+	.write = send_write,
+};
+
+static int stats_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "sent %d\nhandled %d\nin_rvmm %d\n", atomic_read(&sent),
+		   atomic_read(&handled), atomic_read(&in_rvmm));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+static struct dentry *dir;
+
+static int __init nmi_test_init(void)
+{
+	int ret = register_nmi_handler(NMI_LOCAL, nmi_test_handler, 0, "rvmm_nmi_test");
+
+	if (ret)
+		return ret;
+	dir = debugfs_create_dir("rvmm_nmi_test", NULL);
+	debugfs_create_file("send", 0200, dir, NULL, &send_fops);
+	debugfs_create_file("stats", 0400, dir, NULL, &stats_fops);
+	return 0;
+}
+
+static void __exit nmi_test_exit(void)
+{
+	debugfs_remove(dir);
+	unregister_nmi_handler(NMI_LOCAL, "rvmm_nmi_test");
+}
+
+module_init(nmi_test_init);
+module_exit(nmi_test_exit);
+MODULE_DESCRIPTION("rvmm selftest helper: NMIs while a CPU handles VM exits");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# requires: vmx
+# 100 load/unload cycles while every CPU runs an exit-heavy load (CPUID in a loop) and another
+# process reads and resets the exit counters the whole time, including while rvmm unloads.
+. "$(dirname "$0")/lib.sh"
+CYCLES=${STRESS_CYCLES:-100}
+rvmm_setup
+ktap_print_header
+ktap_set_plan 4
+
+hammers=
+for c in $(online_cpus); do
+	$PROBE "$c" cpuid-loop 2000000000 0 &
+	hammers="$hammers $!"
+done
+(while :; do
+	cat "$EXITS" >/dev/null 2>&1
+	echo 0 2>/dev/null >"$EXITS"
+done) &
+reader=$!
+
+failed=0
+i=0
+while [ "$i" -lt "$CYCLES" ]; do
+	i=$((i + 1))
+	insmod "$RVMM_KO" && rmmod rvmm || failed=$((failed + 1))
+done
+alive=0
+for pid in $hammers $reader; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
+kill $hammers $reader
+wait 2>/dev/null
+ktap_check "$CYCLES load/unload cycles under load all succeeded" test "$failed" = 0
+ktap_check "the CPUID loops and the debugfs reader survived every cycle" \
+	test "$alive" = $(($(echo $hammers | wc -w) + 1))
+ktap_check "rvmm is not left loaded" sh -c "! grep -q '^rvmm ' /proc/modules"
+problems=$(dmesg_problems)
+[ -n "$problems" ] && ktap_print_msg "$problems"
+ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_finished
