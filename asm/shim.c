@@ -3,7 +3,10 @@
  * The kernel helpers rvmm needs that are static inline or macros in C, or whose structures the Rust
  * bindings lack, so Rust cannot call them.
  */
+#include <linux/debugfs.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/syscore_ops.h>
 #include <asm/desc.h>
@@ -115,4 +118,53 @@ void rvmm_register_syscore(void)
 void rvmm_unregister_syscore(void)
 {
 	unregister_syscore(&rvmm_syscore);
+}
+
+/*
+ * /sys/kernel/debug/rvmm/exits, whose contents rust/exits_file.rs provides. Created here because
+ * the kernel crate's debugfs files have no owner: with .owner set, an open file holds the module,
+ * so its release never runs in unloaded code.
+ */
+int rvmm_exits_show(struct seq_file *m, const void *counters);
+ssize_t rvmm_exits_write(const void *counters, unsigned long buf, size_t len);
+struct dentry *rvmm_debugfs_create(const void *counters);
+void rvmm_debugfs_remove(struct dentry *dir);
+
+static int exits_show(struct seq_file *m, void *unused)
+{
+	return rvmm_exits_show(m, m->private);
+}
+
+static int exits_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, exits_show, inode->i_private);
+}
+
+static ssize_t exits_write(struct file *file, const char __user *buf, size_t len, loff_t *ppos)
+{
+	struct seq_file *m = file->private_data;
+
+	return rvmm_exits_write(m->private, (unsigned long)buf, len);
+}
+
+static const struct file_operations rvmm_exits_fops = {
+	.owner = THIS_MODULE,
+	.open = exits_open,
+	.read = seq_read,
+	.write = exits_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+struct dentry *rvmm_debugfs_create(const void *counters)
+{
+	struct dentry *dir = debugfs_create_dir("rvmm", NULL);
+
+	debugfs_create_file("exits", 0600, dir, (void *)counters, &rvmm_exits_fops);
+	return dir;
+}
+
+void rvmm_debugfs_remove(struct dentry *dir)
+{
+	debugfs_remove(dir);
 }

@@ -55,7 +55,7 @@ impl ExitCounters {
     }
 
     /// Renders the table (debugfs read callback).
-    pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    pub(crate) fn show(&self, f: &mut impl fmt::Write) -> fmt::Result {
         exit_table::write(f, cpus::possible(), |cpu, reason| self.count(cpu, reason))
     }
 

@@ -3,7 +3,6 @@
 //! rvmm: a thin Intel VT-x hypervisor that virtualizes the running kernel.
 
 use kernel::{
-    debugfs,
     prelude::*,
     time::{Instant, Monotonic},
 };
@@ -11,6 +10,7 @@ use kernel::{
 mod cpus;
 mod exit;
 mod exit_counters;
+mod exits_file;
 mod fault_injection;
 mod guest_regs;
 mod hotplug;
@@ -46,11 +46,11 @@ module! {
 }
 
 struct Rvmm {
-    // Dropped in this order: every CPU is devirtualized before the counters it counts into go, and
-    // the file goes before its directory.
+    // Dropped in this order: every CPU is devirtualized and the file that shows the counters is
+    // removed before the counters go.
     _hypervisor: KBox<hypervisor::Hypervisor>,
-    _exits: Pin<KBox<debugfs::File<exit_counters::ExitCounters>>>,
-    _debugfs: debugfs::Dir,
+    _exits_file: exits_file::ExitsFile,
+    _counters: KBox<exit_counters::ExitCounters>,
 }
 
 impl kernel::Module for Rvmm {
@@ -59,19 +59,12 @@ impl kernel::Module for Rvmm {
         let hotplug = cpus::HotplugGuard::lock();
         vmx_support::check_online_cpus(&hotplug)?;
 
-        let dir = debugfs::Dir::new(c"rvmm");
+        let counters = exit_counters::ExitCounters::new()?;
         fault_injection::allocation()?;
-        let exits = KBox::pin_init(
-            dir.read_write_callback_file(
-                c"exits",
-                exit_counters::ExitCounters::new()?,
-                &exit_counters::ExitCounters::show,
-                &exit_counters::ExitCounters::command,
-            ),
-            GFP_KERNEL,
-        )?;
-        let hypervisor = hypervisor::Hypervisor::start(&exits, &hotplug)?;
+        let counters = KBox::new(counters, GFP_KERNEL)?;
+        let hypervisor = hypervisor::Hypervisor::start(&counters, &hotplug)?;
         drop(hotplug);
+        let exits_file = exits_file::ExitsFile::new(&counters);
         pr_info!(
             "virtualized {} CPUs in {} us, {} KiB per CPU; exit counters: /sys/kernel/debug/rvmm/exits\n",
             hypervisor.cpus(),
@@ -80,8 +73,8 @@ impl kernel::Module for Rvmm {
         );
         Ok(Self {
             _hypervisor: hypervisor,
-            _exits: exits,
-            _debugfs: dir,
+            _exits_file: exits_file,
+            _counters: counters,
         })
     }
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
 # 100 load/unload cycles while every CPU runs an exit-heavy load (CPUID in a loop) and another
-# process reads and resets the exit counters the whole time, including while rvmm unloads.
+# process reads and resets the exit counters the whole time, including while rvmm unloads: the file
+# open at rmmod must hold the module (EBUSY), never leave a release to run in unloaded code.
 . "$(dirname "$0")/lib.sh"
 CYCLES=${STRESS_CYCLES:-100}
 rvmm_setup
@@ -20,12 +21,23 @@ done
 done) &
 reader=$!
 
-failed=0
+# unload: rmmod, again while the reader holds the file open (EBUSY: an open file holds the module).
+unload() {
+	tries=0
+	until rmmod rvmm 2>/dev/null; do
+		tries=$((tries + 1))
+		busy=$((busy + 1))
+		[ "$tries" -lt 1000 ] || return 1
+	done
+}
+
+failed=0 busy=0
 i=0
 while [ "$i" -lt "$CYCLES" ]; do
 	i=$((i + 1))
-	insmod "$RVMM_KO" && rmmod rvmm || failed=$((failed + 1))
+	insmod "$RVMM_KO" && unload || failed=$((failed + 1))
 done
+ktap_print_msg "rmmod found the exit counters open $busy times and was retried"
 alive=0
 for pid in $hammers $reader; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
 kill $hammers $reader

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/sys/kernel/debug/rvmm/exits`: the exit counters as a table; writing `0` resets them.
+//!
+//! The file is created by the C shim rather than with `kernel::debugfs`, whose file operations have
+//! no owning module: a file still open at `rmmod` would then call its release operation in freed
+//! module memory on close (the stress selftest hit exactly that). With `.owner` set, an open file
+//! holds the module, and `rmmod` fails with EBUSY until it is closed, as for any C module.
+
+use crate::exit_counters::ExitCounters;
+use core::ffi::c_void;
+use kernel::{
+    bindings, fmt,
+    prelude::*,
+    seq_file::SeqFile,
+    uaccess::{UserPtr, UserSlice},
+};
+
+extern "C" {
+    // asm/shim.c
+    // `struct dentry *`, opaque here: only the shim looks inside.
+    fn rvmm_debugfs_create(counters: *const c_void) -> *mut c_void;
+    fn rvmm_debugfs_remove(dir: *mut c_void);
+}
+
+/// The `rvmm` debugfs directory and its `exits` file, showing `counters`.
+pub(crate) struct ExitsFile {
+    dir: *mut c_void,
+}
+
+// SAFETY: the dentry is only used to remove the directory, from any thread.
+unsafe impl Send for ExitsFile {}
+// SAFETY: as above; `&ExitsFile` allows nothing.
+unsafe impl Sync for ExitsFile {}
+
+impl ExitsFile {
+    /// Creates the file; `counters` must outlive the returned value.
+    pub(crate) fn new(counters: &ExitCounters) -> Self {
+        // SAFETY: `counters` outlives the file, which `drop` removes (debugfs then waits for
+        // reads and writes in progress); the shim's callbacks only read it.
+        let dir = unsafe { rvmm_debugfs_create(core::ptr::from_ref(counters).cast()) };
+        Self { dir }
+    }
+}
+
+impl Drop for ExitsFile {
+    fn drop(&mut self) {
+        // SAFETY: the directory `new` created (an error pointer or NULL is ignored by debugfs).
+        unsafe { rvmm_debugfs_remove(self.dir) };
+    }
+}
+
+/// Lets the table writer print into a seq_file.
+struct SeqWriter<'a>(&'a SeqFile);
+
+impl fmt::Write for SeqWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.call_printf(format_args!("{s}"));
+        Ok(())
+    }
+}
+
+/// The file's show callback (shim `exits_show`).
+///
+/// # Safety
+///
+/// `m` is the seq_file being shown and `counters` the pointer given to `rvmm_debugfs_create`.
+#[no_mangle]
+unsafe extern "C" fn rvmm_exits_show(m: *mut bindings::seq_file, counters: *const c_void) -> i32 {
+    // SAFETY: by the function's contract; the file is removed before the counters are freed.
+    let (m, counters) = unsafe { (SeqFile::from_raw(m), &*counters.cast::<ExitCounters>()) };
+    match counters.show(&mut SeqWriter(m)) {
+        Ok(()) => 0,
+        Err(_) => EINVAL.to_errno(),
+    }
+}
+
+/// The file's write callback (shim `exits_write`): one command per write.
+///
+/// # Safety
+///
+/// `counters` is the pointer given to `rvmm_debugfs_create`; `buf` and `len` describe the user
+/// buffer of the write.
+#[no_mangle]
+unsafe extern "C" fn rvmm_exits_write(counters: *const c_void, buf: usize, len: usize) -> isize {
+    // SAFETY: as for `rvmm_exits_show`.
+    let counters = unsafe { &*counters.cast::<ExitCounters>() };
+    let mut reader = UserSlice::new(UserPtr::from_addr(buf), len).reader();
+    match counters.command(&mut reader) {
+        Ok(()) => len as isize,
+        Err(error) => error.to_errno() as isize,
+    }
+}
