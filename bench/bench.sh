@@ -19,23 +19,26 @@ rvmm_setup
 insmod /bench/rvmm_bench.ko || exit 1
 measure native
 insmod "$RVMM_KO" || exit 1
-# The load message says how long virtualizing took and what rvmm holds per CPU.
-loaded=$(dmesg | grep 'rvmm: virtualized')
 # One second: under Bochs an idle guest still takes a local timer interrupt every few thousand
 # emulated instructions, so one guest second costs about 40 s of the host's time.
 echo "rvmm-bench: idle for 1 s"
 idle_exits=$(/bench/workload idle 1 | awk '{ print $2 }')
 measure rvmm
 rmmod rvmm
+# rvmm's load and unload messages say how long (de)virtualizing took and what it holds per CPU;
+# those times include interrupts, so take the least of five cycles.
+for i in 1 2 3 4; do insmod "$RVMM_KO" && rmmod rvmm; done
 unloaded=$(dmesg | grep 'rvmm: devirtualized')
+loaded=$(dmesg | grep 'rvmm: virtualized')
 rmmod rvmm_bench
+least() { sed -n "s/$1/\1/p" | sort -n | head -n 1; }
 
 for metric in cpuid_leaf0 cpuid_rvmm_leaf vmcall_ping rdmsr_feature_control ticks_per_syscall; do
 	echo "rvmm-bench: $metric $(value $metric /tmp/native) $(value $metric /tmp/rvmm)"
 done
 echo "rvmm-bench: idle_exits_per_second - $idle_exits"
-echo "rvmm-bench: insmod_us - $(echo "$loaded" | sed -n 's/.* in \([0-9]*\) us.*/\1/p')"
-echo "rvmm-bench: rmmod_us - $(echo "$unloaded" | sed -n 's/.* in \([0-9]*\) us.*/\1/p')"
-echo "rvmm-bench: kib_per_cpu - $(echo "$loaded" | sed -n 's/.* \([0-9]*\) KiB per CPU.*/\1/p')"
-echo "rvmm-bench: cpus - $(echo "$loaded" | sed -n 's/.*virtualized \([0-9]*\) CPUs.*/\1/p')"
+echo "rvmm-bench: insmod_us - $(echo "$loaded" | least '.* in \([0-9]*\) us.*')"
+echo "rvmm-bench: rmmod_us - $(echo "$unloaded" | least '.* in \([0-9]*\) us.*')"
+echo "rvmm-bench: kib_per_cpu - $(echo "$loaded" | least '.* \([0-9]*\) KiB per CPU.*')"
+echo "rvmm-bench: cpus - $(echo "$loaded" | least '.*virtualized \([0-9]*\) CPUs.*')"
 echo "rvmm-bench: rdtsc_overhead $(value rdtsc_overhead /tmp/native) $(value rdtsc_overhead /tmp/rvmm)"

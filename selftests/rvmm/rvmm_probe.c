@@ -7,6 +7,8 @@
  *   rvmm_probe CPU vmcall|vmread          execute it at CPL 3; print "SIGILL" if it raised #UD
  *   rvmm_probe CPU rdmsr MSR              read through /dev/cpu/CPU/msr; print the value or the errno
  *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
+ *   rvmm_probe CPU kexec KERNEL INITRD CMDLINE
+ *                                         boot KERNEL with kexec_file_load(2); returns only on failure
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -88,9 +92,27 @@ static int step_cpuid(void)
 	return 0;
 }
 
+static int kexec(const char *kernel, const char *initrd, const char *cmdline)
+{
+	int kernel_fd = open(kernel, O_RDONLY), initrd_fd = open(initrd, O_RDONLY);
+
+	if (kernel_fd < 0 || initrd_fd < 0) {
+		perror("open");
+		return 1;
+	}
+	if (syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, strlen(cmdline) + 1, cmdline, 0)) {
+		perror("kexec_file_load");
+		return 1;
+	}
+	sync();
+	reboot(RB_KEXEC);
+	perror("reboot(RB_KEXEC)");
+	return 1;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR | step-cpuid\n");
+	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR | step-cpuid | kexec KERNEL INITRD CMDLINE\n");
 	return 2;
 }
 
@@ -131,6 +153,8 @@ int main(int argc, char **argv)
 			cpuid(leaf, 0, r);
 		return 0;
 	}
+	if (!strcmp(argv[2], "kexec") && argc == 6)
+		return kexec(argv[3], argv[4], argv[5]);
 	if (!strcmp(argv[2], "step-cpuid"))
 		return step_cpuid();
 	if (!strcmp(argv[2], "vmcall") || !strcmp(argv[2], "vmread"))

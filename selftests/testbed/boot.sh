@@ -39,6 +39,8 @@ make_initramfs() {
 	x86-2) x86=("$X86_SELFTESTS"/*_32) ;;
 	x86-3) x86=("$X86_SELFTESTS"/syscall_numbering_64) ;;
 	esac
+	# The kexec suite boots the same kernel again from inside the guest.
+	[ "$suite" = kexec ] && cp "$KDIR_HOST/arch/x86/boot/bzImage" "$root/rvmm/"
 	if [ "${#x86[@]}" -gt 0 ]; then
 		mkdir -p "$root/selftests/x86"
 		cp "${x86[@]}" "$root/selftests/x86/"

@@ -27,6 +27,10 @@ demo)
 bench)
 	sh /bench/bench.sh
 	;;
+kexec)
+	# Boots the next kernel, suite kexecd, with kexec; returns only if that failed.
+	sh /selftests/rvmm/kexec_boot.sh
+	;;
 *)
 	sh /selftests/rvmm/run_tests.sh "$suite"
 	;;
