@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
 # /sys/kernel/debug/rvmm/exits is a well-formed table (one column per possible CPU, a total that adds
-# up, every SDM exit reason once), accepts "0" to reset, and rejects anything else with EINVAL.
+# up, every SDM exit reason once), accepts "0" to reset, and rejects anything else with EINVAL; a
+# write whose buffer is only partly readable fails with EFAULT and applies nothing.
 . "$(dirname "$0")/lib.sh"
 rvmm_setup
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 
 insmod "$RVMM_KO" || ktap_exit_fail_msg "insmod failed"
 
@@ -44,5 +45,10 @@ for garbage in 1 00 reset "0 0" "
 done
 ktap_check "garbage, blank and huge writes fail with EINVAL" test "$rejected" -eq 6
 ktap_check "rejected writes do not reset the counters" test "$(exits_total)" -ge "$before"
+# "0" is a valid reset: applying the readable part of this write would zero the counters.
+out=$($PROBE 0 write-partial "$EXITS" 0)
+[ "$out" = "Bad address" ] || ktap_print_msg "a write of '0' and an unmapped byte gave: '$out'"
+ktap_check "a partly unreadable write fails with EFAULT and resets nothing" \
+	test "$out" = "Bad address" -a "$(exits_total)" -ge "$before"
 ktap_check "rmmod succeeds" rmmod rvmm
 ktap_finished

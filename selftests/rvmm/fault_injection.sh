@@ -3,12 +3,14 @@
 # requires: vmx
 # Set-up fails cleanly at every step: each allocation in turn, and VMXON, VMCLEAR, VMPTRLD, VMWRITE
 # and VMLAUNCH on each CPU in turn. Every failure leaves no CPU under rvmm and the system able to
-# load rvmm again (a CPU left in VMX operation would make the next load fail with EBUSY).
+# load rvmm again (a CPU left in VMX operation would make the next load fail with EBUSY), with all
+# it allocated freed (kmemleak finds no object left behind).
 . "$(dirname "$0")/lib.sh"
 rvmm_setup
 ktap_print_header
 cpus=$(online_cpus)
-ktap_set_plan $((5 * $(echo $cpus | wc -w) + 3))
+ktap_set_plan $((5 * $(echo $cpus | wc -w) + 4))
+leak_check_start
 
 # no_cpu_under_rvmm: no online CPU answers the hypervisor leaf with rvmm's signature.
 no_cpu_under_rvmm() {
@@ -57,6 +59,7 @@ ktap_print_msg "set-up makes $failed allocations before it can succeed"
 ktap_check "every allocation failing in turn gives ENOMEM and no CPU under rvmm${bad:+ (not:$bad)}" \
 	test -z "$bad" -a "$failed" -ge 5
 ktap_check "rvmm loads and unloads after all that" sh -c "insmod $RVMM_KO && rmmod rvmm"
+ktap_check_leaks "every failed set-up, and the load and unload after them, freed all they allocated"
 problems=$(dmesg_problems)
 [ -n "$problems" ] && ktap_print_msg "$problems"
 ktap_check "no warning or oops in the kernel log" test -z "$problems"

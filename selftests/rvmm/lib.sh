@@ -51,5 +51,49 @@ exits_count() {
 		$1 == reason { print $c }' "$EXITS"
 }
 
+# Leak checks with kmemleak, which the VMX guests boot with (kmemleak=on). rvmm's pages (VMXON
+# regions, VMCSs, MSR bitmap, host page table) belong to slab objects (Vcpu, Shared), so a leaked
+# owner shows; kmemleak does not track pages on their own.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# leak_check_start: from now on, count only new leak suspects (LEAK_CHECK=1). Where this boot has
+# no kmemleak, says so; LEAK_CHECK_BROKEN says why if the boot asked for it.
+leak_check_start() {
+	LEAK_CHECK=0 LEAK_CHECK_BROKEN=
+	if [ -w "$KMEMLEAK" ] && echo scan 2>/dev/null >"$KMEMLEAK"; then
+		# Suspects found so far are the kernel's, from before the test: leak_suspects skips them.
+		echo clear >"$KMEMLEAK"
+		LEAK_CHECK=1
+		return
+	fi
+	if contains "$(cat /proc/cmdline)" '(^| )kmemleak=on( |$)'; then
+		LEAK_CHECK_BROKEN="booted with kmemleak=on, but $KMEMLEAK cannot scan"
+	fi
+	ktap_print_msg "no leak check: ${LEAK_CHECK_BROKEN:-this kernel runs without kmemleak (boot with kmemleak=on)}"
+}
+
+# leak_suspects: the objects allocated since leak_check_start that nothing references any more.
+# kmemleak reports an object at least 5 s old, and only once its contents were the same in two scans.
+leak_suspects() {
+	sleep 6
+	echo scan >"$KMEMLEAK"
+	echo scan >"$KMEMLEAK"
+	cat "$KMEMLEAK"
+}
+
+# ktap_check_leaks DESCRIPTION: one test point, no leak suspect since leak_check_start; a skip where
+# there is no kmemleak, a failure where there should be.
+ktap_check_leaks() {
+	if [ "$LEAK_CHECK" = 1 ]; then
+		suspects=$(leak_suspects)
+		[ -z "$suspects" ] || ktap_print_msg "kmemleak: $(printf '%s\n' "$suspects" | head -n 40)"
+		ktap_check "$1 (kmemleak)" test -z "$suspects"
+	elif [ -n "$LEAK_CHECK_BROKEN" ]; then
+		ktap_test_fail "$1 (kmemleak): $LEAK_CHECK_BROKEN"
+	else
+		ktap_test_skip "$1 (kmemleak)"
+	fi
+}
+
 # exits_total: the sum of every counter in the exits file.
 exits_total() { awk 'NR > 1 { sum += $NF } END { print sum + 0 }' "$EXITS"; }

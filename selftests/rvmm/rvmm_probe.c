@@ -9,6 +9,9 @@
  *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
  *   rvmm_probe CPU kexec KERNEL INITRD CMDLINE
  *                                         boot KERNEL with kexec_file_load(2); returns only on failure
+ *   rvmm_probe CPU write-partial FILE TEXT
+ *                                         one write(2) of TEXT and the byte after it, which is unmapped;
+ *                                         print the errno or the count written
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -110,9 +114,30 @@ static int kexec(const char *kernel, const char *initrd, const char *cmdline)
 	return 1;
 }
 
+static int write_partial(const char *path, const char *text)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = strlen(text);
+	char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open(path, O_WRONLY);
+	ssize_t written;
+
+	if (map == MAP_FAILED || fd < 0 || len > (size_t)page || munmap(map + page, page)) {
+		perror("write-partial");
+		return 1;
+	}
+	memcpy(map + page - len, text, len);
+	written = write(fd, map + page - len, len + 1);
+	if (written < 0)
+		printf("%s\n", strerror(errno));
+	else
+		printf("wrote %zd\n", written);
+	return 0;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR | step-cpuid | kexec KERNEL INITRD CMDLINE\n");
+	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR | step-cpuid | kexec KERNEL INITRD CMDLINE | write-partial FILE TEXT\n");
 	return 2;
 }
 
@@ -155,6 +180,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "kexec") && argc == 6)
 		return kexec(argv[3], argv[4], argv[5]);
+	if (!strcmp(argv[2], "write-partial") && argc == 5)
+		return write_partial(argv[3], argv[4]);
 	if (!strcmp(argv[2], "step-cpuid"))
 		return step_cpuid();
 	if (!strcmp(argv[2], "vmcall") || !strcmp(argv[2], "vmread"))

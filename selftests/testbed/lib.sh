@@ -9,8 +9,8 @@ RVMM_SRC=$(cd "$TESTBED_DIR/../.." && pwd)
 RVMM_CACHE=${RVMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rvmm}
 mkdir -p "$RVMM_CACHE"
 
-# Scratch space of this checkout (module build, initramfs, guests' consoles): separate per checkout so
-# that two clones can test at once.
+# Scratch space of this checkout (module build, initramfs, guests' consoles, step logs): separate per
+# checkout so that two clones can test at once.
 RVMM_WORK=$RVMM_CACHE/work/$(printf '%s' "$RVMM_SRC" | sha256sum | cut -c1-12)
 mkdir -p "$RVMM_WORK"
 
@@ -33,9 +33,9 @@ step() {
 		hint=$2
 		shift 2
 	fi
-	local name=$1 logfile="$RVMM_CACHE/logs/$1.log" start rc
+	local name=$1 logfile="$RVMM_WORK/logs/$1.log" start rc
 	shift
-	mkdir -p "$RVMM_CACHE/logs"
+	mkdir -p "$RVMM_WORK/logs"
 	start=$(date +%s)
 	log "$name: started (log: $logfile)"
 	set +e
@@ -48,7 +48,7 @@ step() {
 		die "$name failed (exit $rc) after $(($(date +%s) - start)) s; full log: $logfile"
 	fi
 	log "$name: done in $(($(date +%s) - start)) s"
-	printf '%s %s %s\n' "$name" "$(($(date +%s) - start))" "$start" >>"$RVMM_CACHE/logs/timings"
+	printf '%s %s %s\n' "$name" "$(($(date +%s) - start))" "$start" >>"$RVMM_WORK/logs/timings"
 }
 
 # key_of FILES/STRINGS...: a short stable hash of the given words and the content of those that are files.
