@@ -60,6 +60,7 @@ ktap_check "every allocation failing in turn gives ENOMEM and no CPU under rvmm$
 	test -z "$bad" -a "$failed" -ge 5
 ktap_check "rvmm loads and unloads after all that" sh -c "insmod $RVMM_KO && rmmod rvmm"
 ktap_check_leaks "every failed set-up, and the load and unload after them, freed all they allocated"
+leak_check_done
 problems=$(dmesg_problems)
 [ -n "$problems" ] && ktap_print_msg "$problems"
 ktap_check "no warning or oops in the kernel log" test -z "$problems"

@@ -51,7 +51,7 @@ exits_count() {
 		$1 == reason { print $c }' "$EXITS"
 }
 
-# Leak checks with kmemleak, which the VMX guests boot with (kmemleak=on). rvmm's pages (VMXON
+# Leak checks with kmemleak, which the 1-CPU VMX guest boots with (kmemleak=on). rvmm's pages (VMXON
 # regions, VMCSs, MSR bitmap, host page table) belong to slab objects (Vcpu, Shared), so a leaked
 # owner shows; kmemleak does not track pages on their own.
 KMEMLEAK=/sys/kernel/debug/kmemleak
@@ -93,6 +93,12 @@ ktap_check_leaks() {
 	else
 		ktap_test_skip "$1 (kmemleak)"
 	fi
+}
+
+# leak_check_done: switch kmemleak off for the rest of this boot (it cannot be switched on again), so
+# that later tests run without its cost: a stack trace for every allocation.
+leak_check_done() {
+	if [ "$LEAK_CHECK" = 1 ]; then echo off >"$KMEMLEAK"; fi
 }
 
 # exits_total: the sum of every counter in the exits file.

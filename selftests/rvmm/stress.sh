@@ -3,14 +3,12 @@
 # requires: vmx
 # 100 load/unload cycles while every CPU runs an exit-heavy load (CPUID in a loop) and another
 # process reads and resets the exit counters the whole time, including while rvmm unloads: the file
-# open at rmmod must hold the module (EBUSY), never leave a release to run in unloaded code. Every
-# cycle frees all it allocated (kmemleak).
+# open at rmmod must hold the module (EBUSY), never leave a release to run in unloaded code.
 . "$(dirname "$0")/lib.sh"
 CYCLES=${STRESS_CYCLES:-100}
 rvmm_setup
 ktap_print_header
-ktap_set_plan 5
-leak_check_start
+ktap_set_plan 4
 
 hammers=
 for c in $(online_cpus); do
@@ -48,7 +46,6 @@ ktap_check "$CYCLES load/unload cycles under load all succeeded" test "$failed" 
 ktap_check "the CPUID loops and the debugfs reader survived every cycle" \
 	test "$alive" = $(($(echo $hammers | wc -w) + 1))
 ktap_check "rvmm is not left loaded" sh -c "! grep -q '^rvmm ' /proc/modules"
-ktap_check_leaks "the $CYCLES cycles freed all they allocated"
 problems=$(dmesg_problems)
 [ -n "$problems" ] && ktap_print_msg "$problems"
 ktap_check "no warning or oops in the kernel log" test -z "$problems"
