@@ -9,11 +9,12 @@ use crate::{
     hw,
     vcpu::Vcpu,
     vmx::{
+        controls::ENTRY_IA32E_MODE_GUEST,
         cpuid,
         cr_access::{self, CrAccess},
         exit_reason::*,
         fields::{self, Seg},
-        hypercall, msr,
+        hypercall, msr, rip,
         support::CR4_VMXE,
         xcr,
     },
@@ -145,9 +146,19 @@ fn stop(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     Next::Natively
 }
 
-/// The address of the instruction after the one that exited (RIP wraps like the CPU's).
+/// The address of the instruction after the one that exited, wrapped as the CPU would in the
+/// guest's mode: a 4-GiB wrap in compatibility mode must not become a RIP that VM entry refuses.
 fn next_rip() -> u64 {
-    hw::vmread(fields::GUEST_RIP).wrapping_add(hw::vmread(fields::EXIT_INSTRUCTION_LEN))
+    rip::next_rip(
+        hw::vmread(fields::GUEST_RIP),
+        hw::vmread(fields::EXIT_INSTRUCTION_LEN),
+        || {
+            rip::is_64bit_mode(
+                hw::vmread(fields::ENTRY_CONTROLS) as u32 & ENTRY_IA32E_MODE_GUEST != 0,
+                hw::vmread(Seg::Cs.guest_access_rights()) as u32,
+            )
+        },
+    )
 }
 
 /// Completes the exiting instruction as executing it would have: advance RIP, end an STI/MOV SS

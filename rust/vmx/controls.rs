@@ -37,8 +37,10 @@ pub const MSR_IA32_VMX_TRUE_PINBASED_CTLS: u32 = 0x48d;
 pub const MSR_IA32_VMX_TRUE_PROCBASED_CTLS: u32 = 0x48e;
 pub const MSR_IA32_VMX_TRUE_EXIT_CTLS: u32 = 0x48f;
 pub const MSR_IA32_VMX_TRUE_ENTRY_CTLS: u32 = 0x490;
-/// The last VMX capability MSR (IA32_VMX_PROCBASED_CTLS3).
-pub const MSR_IA32_VMX_LAST: u32 = 0x492;
+/// The end of the block the VMX capability MSRs take: 0x480-0x493 are defined today (0x493 is
+/// IA32_VMX_EXIT_CTLS2) and 0x494-0x4c0 are unassigned; 0x4c1 starts IA32_A_PMC0 (SDM Vol. 4,
+/// table 2-2), which is not VMX and which the kernel's perf uses.
+pub const MSR_IA32_VMX_BLOCK_LAST: u32 = 0x4c0;
 
 /// What IA32_VMX_BASIC says (A.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod hypercall;
 pub mod instruction_error;
 pub mod msr;
+pub mod rip;
 pub mod segment;
 pub mod support;
 pub mod xcr;

@@ -3,7 +3,7 @@
 //! Which MSR accesses exit and what the guest gets for them (Intel SDM Vol. 3C, 25.6.9 for the MSR
 //! bitmap layout).
 
-use super::controls::{MSR_IA32_VMX_BASIC, MSR_IA32_VMX_LAST};
+use super::controls::{MSR_IA32_VMX_BASIC, MSR_IA32_VMX_BLOCK_LAST};
 use super::support::MSR_IA32_FEATURE_CONTROL;
 
 pub const MSR_IA32_SYSENTER_CS: u32 = 0x174;
@@ -23,14 +23,16 @@ pub enum Read {
     Native,
     /// The hardware's value with these bits cleared.
     Masked(u64),
-    /// #GP, as on a CPU without VMX, where the VMX capability MSRs do not exist.
+    /// #GP, as on a CPU without VMX, where the VMX capability MSRs do not exist. The whole block
+    /// faults, not only the MSRs this CPU has, so that a capability MSR added by a later
+    /// generation is hidden too.
     Fault,
 }
 
 pub fn read_policy(msr: u32) -> Read {
     match msr {
         MSR_IA32_FEATURE_CONTROL => Read::Masked(FEATURE_CONTROL_VMX_BITS),
-        MSR_IA32_VMX_BASIC..=MSR_IA32_VMX_LAST => Read::Fault,
+        MSR_IA32_VMX_BASIC..=MSR_IA32_VMX_BLOCK_LAST => Read::Fault,
         _ => Read::Native,
     }
 }
@@ -38,7 +40,7 @@ pub fn read_policy(msr: u32) -> Read {
 /// The MSRs whose reads exit; all others run at native speed (writes never need to: the VMX MSRs are
 /// read-only and FEATURE_CONTROL is locked).
 pub fn intercepted_reads() -> impl Iterator<Item = u32> {
-    core::iter::once(MSR_IA32_FEATURE_CONTROL).chain(MSR_IA32_VMX_BASIC..=MSR_IA32_VMX_LAST)
+    core::iter::once(MSR_IA32_FEATURE_CONTROL).chain(MSR_IA32_VMX_BASIC..=MSR_IA32_VMX_BLOCK_LAST)
 }
 
 /// Byte offset and bit of `msr`'s read-exiting bit in the 4-KiB MSR bitmap, or `None` for MSRs
@@ -59,18 +61,21 @@ mod tests {
     #[test]
     fn vmx_is_hidden() {
         assert_eq!(read_policy(0x3a), Read::Masked(0b110));
-        for msr in 0x480..=0x492 {
+        // IA32_VMX_BASIC to IA32_VMX_EXIT_CTLS2, and the unassigned rest of the block.
+        for msr in 0x480..=0x4c0 {
             assert_eq!(read_policy(msr), Read::Fault, "{msr:#x}");
         }
         assert_eq!(read_policy(0x47f), Read::Native);
-        assert_eq!(read_policy(0x493), Read::Native);
+        // IA32_A_PMC0 and IA32_MCG_EXT_CTL: perf and local machine checks.
+        assert_eq!(read_policy(0x4c1), Read::Native);
+        assert_eq!(read_policy(0x4d0), Read::Native);
         assert_eq!(read_policy(MSR_GS_BASE), Read::Native);
     }
 
     #[test]
     fn every_hidden_msr_is_intercepted() {
         let all: std::vec::Vec<u32> = intercepted_reads().collect();
-        assert_eq!(all.len(), 1 + 0x13);
+        assert_eq!(all.len(), 1 + 0x41);
         assert!(all.iter().all(|&m| read_policy(m) != Read::Native));
     }
 

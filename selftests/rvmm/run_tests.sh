@@ -5,8 +5,11 @@
 # as the kselftest runner does: one KTAP line per test, its output as comments.
 suite=${1%%-*}
 dir=$(dirname "$0")
+# rvmm_tests=a.sh,b.sh on the kernel command line (the test bed's RVMM_TESTS) runs only those.
+only=$(sed -n 's/.*rvmm_tests=\([^ ]*\).*/\1/p' /proc/cmdline 2>/dev/null | tr , ' ')
 tests=
 for t in "$dir"/*.sh; do
+	[ -z "$only" ] || case " $only " in *" $(basename "$t") "*) ;; *) continue ;; esac
 	grep -qx "# requires: $suite" "$t" && tests="$tests $t"
 done
 set -- $tests

@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What the selftests ask of the CPU, one instruction at a time, pinned to one CPU:
+ * What the selftests ask of the CPU, one instruction at a time, pinned to one CPU (with -u, as the
+ * unprivileged user nobody, uid and gid 65534):
  *
  *   rvmm_probe CPU cpuid LEAF [SUBLEAF]   print EAX EBX ECX EDX in hex and the signature as text
  *   rvmm_probe CPU cpuid-loop N LEAF      execute CPUID N times
- *   rvmm_probe CPU vmcall|vmread          execute it at CPL 3; print "SIGILL" if it raised #UD
- *   rvmm_probe CPU rdmsr MSR              read through /dev/cpu/CPU/msr; print the value or the errno
+ *   rvmm_probe CPU exec INSTRUCTION       execute it at CPL 3 (see instructions[]); print the signal
+ *                                         and where it hit, or "no fault"
+ *   rvmm_probe CPU rdmsr MSR [LAST]       read through /dev/cpu/CPU/msr; print the value or the errno
+ *                                         (for each MSR up to LAST: its number, then the value)
  *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
  *   rvmm_probe CPU kexec KERNEL INITRD CMDLINE
  *                                         boot KERNEL with kexec_file_load(2); returns only on failure
  *   rvmm_probe CPU write-partial FILE TEXT
  *                                         one write(2) of TEXT and the byte after it, which is unmapped;
  *                                         print the errno or the count written
+ *   rvmm_probe CPU cpuid-at-4gib          CPUID 0x40000000 in compatibility mode at EIP 0xfffffffe
+ *   rvmm_probe CPU cpuid-at-64kib         the same at IP 0xfffe of a 16-bit code segment
+ *                                         both print the signal that follows and where it hit, then
+ *                                         the registers CPUID left
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,22 +26,20 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 static sigjmp_buf fault;
-
-static void on_sigill(int sig)
-{
-	siglongjmp(fault, sig);
-}
 
 static void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
@@ -43,22 +48,84 @@ static void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 		     : "a"(leaf), "c"(subleaf));
 }
 
-static int try_instruction(const char *name)
-{
-	struct sigaction sa = { .sa_handler = on_sigill };
+/*
+ * Instructions a user-mode process may try, as bytes, none of them 0 (memory operands are [rsp],
+ * which none of them reaches: each faults or exits first). Under rvmm the VMX ones exit, INVD and XSETBV fault on CPL
+ * before any exit (SDM Vol. 3C, 26.1.1), CPUID exits always.
+ */
+static const struct {
+	const char *name;
+	unsigned char bytes[7];
+} instructions[] = {
+	{ "vmcall", { 0x0f, 0x01, 0xc1 } },
+	{ "vmlaunch", { 0x0f, 0x01, 0xc2 } },
+	{ "vmresume", { 0x0f, 0x01, 0xc3 } },
+	{ "vmxoff", { 0x0f, 0x01, 0xc4 } },
+	{ "vmfunc", { 0x0f, 0x01, 0xd4 } },
+	{ "vmread", { 0x0f, 0x78, 0xc0 } },		/* vmread %rax, %rax */
+	{ "vmwrite", { 0x0f, 0x79, 0xc0 } },		/* vmwrite %rax, %rax */
+	{ "vmxon", { 0xf3, 0x0f, 0xc7, 0x34, 0x24 } },	/* vmxon (%rsp) */
+	{ "vmclear", { 0x66, 0x0f, 0xc7, 0x34, 0x24 } },
+	{ "vmptrld", { 0x0f, 0xc7, 0x34, 0x24 } },
+	{ "vmptrst", { 0x0f, 0xc7, 0x3c, 0x24 } },
+	{ "invept", { 0x66, 0x0f, 0x38, 0x80, 0x04, 0x24 } },
+	{ "invvpid", { 0x66, 0x0f, 0x38, 0x81, 0x04, 0x24 } },
+	{ "getsec", { 0x0f, 0x37 } },
+	{ "invd", { 0x0f, 0x08 } },
+	{ "wbinvd", { 0x0f, 0x09 } },
+	{ "xsetbv", { 0x0f, 0x01, 0xd1 } },
+	{ "rdmsr", { 0x0f, 0x32 } },
+	{ "wrmsr", { 0x0f, 0x30 } },
+	{ "mov-to-cr4", { 0x0f, 0x22, 0xe0 } },
+	{ "hlt", { 0xf4 } },
+	{ "cpuid", { 0x0f, 0xa2 } },
+};
 
+static struct {
+	int sig;
+	unsigned long ip;
+} trapped;
+
+static void on_trap(int sig, siginfo_t *info, void *context)
+{
+	trapped.sig = sig;
+	trapped.ip = ((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
+	siglongjmp(fault, 1);
+}
+
+/*
+ * Run one instruction of the table in user mode (EAX=ECX=EDX=0), followed by RET; print the signal
+ * it raised and its offset from the instruction, or "no fault".
+ */
+static int run_instruction(const char *name)
+{
+	struct sigaction sa = { .sa_sigaction = on_trap, .sa_flags = SA_SIGINFO };
+	unsigned char *code;
+	size_t i;
+
+	for (i = 0; i < sizeof(instructions) / sizeof(instructions[0]); i++)
+		if (!strcmp(instructions[i].name, name))
+			break;
+	if (i == sizeof(instructions) / sizeof(instructions[0])) {
+		fprintf(stderr, "unknown instruction %s\n", name);
+		return 2;
+	}
+	code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	memcpy(code, instructions[i].bytes, sizeof(instructions[i].bytes));
+	/* RET after the instruction's own bytes; the table pads the rest with zeros. */
+	code[strlen((const char *)instructions[i].bytes)] = 0xc3;
 	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
 	if (sigsetjmp(fault, 1)) {
-		puts("SIGILL");
+		printf("%s at +%ld\n", strsignal(trapped.sig), (long)(trapped.ip - (unsigned long)code));
 		return 0;
 	}
-	if (!strcmp(name, "vmcall")) {
-		asm volatile("vmcall" : : "a"(0) : "memory");
-	} else {
-		uint64_t value, field = 0x4402;
-
-		asm volatile("vmread %1, %0" : "=r"(value) : "r"(field) : "cc");
-	}
+	asm volatile("call *%0" : : "r"(code), "a"(0), "c"(0), "d"(0)
+		     : "rbx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
 	puts("no fault");
 	return 0;
 }
@@ -135,9 +202,115 @@ static int write_partial(const char *path, const char *text)
 	return 0;
 }
 
+/* What the signal after a CPUID that runs off the end of its code told the handler. */
+static struct {
+	int sig, code;
+	unsigned long addr, ip, cs;
+	uint32_t r[4];
+} seen;
+
+static void on_fault(int sig, siginfo_t *info, void *context)
+{
+	greg_t *g = ((ucontext_t *)context)->uc_mcontext.gregs;
+
+	seen.sig = sig;
+	seen.code = info->si_code;
+	seen.addr = (unsigned long)info->si_addr;
+	seen.ip = g[REG_RIP];
+	seen.cs = g[REG_CSGSFS] & 0xffff;
+	seen.r[0] = g[REG_RAX];
+	seen.r[1] = g[REG_RBX];
+	seen.r[2] = g[REG_RCX];
+	seen.r[3] = g[REG_RDX];
+	siglongjmp(fault, 1);
+}
+
+/*
+ * Far-return to CS:IP, where CPUID 0x40000000 ends at the last byte of the code's reach: at 4 GiB in
+ * compatibility mode (EIP wraps to 0, natively a page fault there), or at 64 KiB in a 16-bit code
+ * segment whose limit is 0xffff. The handler runs on its own stack: RSP means little in those modes.
+ */
+static int cpuid_at_end(uint16_t cs, unsigned long ip)
+{
+	static char altstack[65536];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+	char sig[13] = { 0 };
+
+	sigaltstack(&ss, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	if (!sigsetjmp(fault, 1)) {
+		asm volatile("pushq %q0\n\t"
+			     "pushq %q1\n\t"
+			     "lretq"
+			     : : "r"((unsigned long)cs), "r"(ip), "a"(0x40000000), "c"(0)
+			     : "rbx", "rdx", "memory");
+	}
+	memcpy(sig, &seen.r[1], 4);
+	memcpy(sig + 4, &seen.r[2], 4);
+	memcpy(sig + 8, &seen.r[3], 4);
+	for (int i = 0; i < 12; i++)
+		if (sig[i] < 0x20 || sig[i] > 0x7e)
+			sig[i] = '.';
+	printf("%s code=%d addr=%#lx ip=%#lx cs=%#lx\n", strsignal(seen.sig), seen.code, seen.addr,
+	       seen.ip, seen.cs);
+	printf("%08x %08x %08x %08x %s\n", seen.r[0], seen.r[1], seen.r[2], seen.r[3], sig);
+	return 0;
+}
+
+static const unsigned char CPUID[] = { 0x0f, 0xa2 }, UD2[] = { 0x0f, 0x0b };
+
+/* The page below 4 GiB, with CPUID in its last two bytes; run it as __USER32_CS. */
+static int cpuid_at_4gib(void)
+{
+	char *page = mmap((void *)0xfffff000UL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (page != (void *)0xfffff000UL) {
+		perror("mmap at 0xfffff000");
+		return 1;
+	}
+	memcpy(page + 4094, CPUID, 2);
+	return cpuid_at_end(0x23, 0xfffffffe);
+}
+
+/*
+ * A 16-bit code segment (LDT entry 0, limit 0xffff) over 68 KiB of memory: CPUID at offset 0xfffe,
+ * UD2 at offset 0 and at offset 0x10000, which is mapped but beyond the limit. Wrapping IP to 0
+ * would raise SIGILL at 0; continuing at 0x10000 raises #GP for the limit.
+ */
+static int cpuid_at_64kib(void)
+{
+	size_t size = 0x11000;
+	char *code = mmap(NULL, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	struct user_desc desc = {
+		.entry_number = 0,
+		.limit = 0xffff,
+		.contents = MODIFY_LDT_CONTENTS_CODE,
+		.useable = 1,
+	};
+
+	if (code == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	desc.base_addr = (unsigned long)code;
+	memcpy(code, UD2, 2);
+	memcpy(code + 0xfffe, CPUID, 2);
+	memcpy(code + 0x10000, UD2, 2);
+	if (syscall(SYS_modify_ldt, 1, &desc, sizeof(desc))) {
+		perror("modify_ldt");
+		return 1;
+	}
+	return cpuid_at_end(0 << 3 | 4 | 3, 0xfffe);
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | vmcall | vmread | rdmsr MSR | step-cpuid | kexec KERNEL INITRD CMDLINE | write-partial FILE TEXT\n");
+	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | write-partial FILE TEXT | cpuid-at-4gib | cpuid-at-64kib\n");
 	return 2;
 }
 
@@ -146,6 +319,12 @@ int main(int argc, char **argv)
 	cpu_set_t set;
 	int cpu;
 
+	bool unprivileged = argc > 1 && !strcmp(argv[1], "-u");
+
+	if (unprivileged) {
+		argc--;
+		argv++;
+	}
 	if (argc < 3)
 		return usage();
 	cpu = atoi(argv[1]);
@@ -153,6 +332,10 @@ int main(int argc, char **argv)
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set)) {
 		perror("sched_setaffinity");
+		return 1;
+	}
+	if (unprivileged && (setgroups(0, NULL) || setgid(65534) || setuid(65534))) {
+		perror("dropping privileges");
 		return 1;
 	}
 
@@ -182,11 +365,17 @@ int main(int argc, char **argv)
 		return kexec(argv[3], argv[4], argv[5]);
 	if (!strcmp(argv[2], "write-partial") && argc == 5)
 		return write_partial(argv[3], argv[4]);
+	if (!strcmp(argv[2], "cpuid-at-4gib"))
+		return cpuid_at_4gib();
+	if (!strcmp(argv[2], "cpuid-at-64kib"))
+		return cpuid_at_64kib();
 	if (!strcmp(argv[2], "step-cpuid"))
 		return step_cpuid();
-	if (!strcmp(argv[2], "vmcall") || !strcmp(argv[2], "vmread"))
-		return try_instruction(argv[2]);
-	if (!strcmp(argv[2], "rdmsr") && argc == 4) {
+	if (!strcmp(argv[2], "exec") && argc == 4)
+		return run_instruction(argv[3]);
+	if (!strcmp(argv[2], "rdmsr") && (argc == 4 || argc == 5)) {
+		unsigned long first = strtoul(argv[3], NULL, 0);
+		unsigned long last = argc == 5 ? strtoul(argv[4], NULL, 0) : first;
 		char path[64];
 		uint64_t value;
 		int fd;
@@ -197,10 +386,14 @@ int main(int argc, char **argv)
 			printf("open: %s\n", strerror(errno));
 			return 1;
 		}
-		if (pread(fd, &value, 8, strtoul(argv[3], NULL, 0)) != 8)
-			printf("%s\n", strerror(errno));
-		else
-			printf("%#llx\n", (unsigned long long)value);
+		for (unsigned long msr = first; msr <= last; msr++) {
+			if (argc == 5)
+				printf("%#lx ", msr);
+			if (pread(fd, &value, 8, msr) != 8)
+				printf("%s\n", strerror(errno));
+			else
+				printf("%#llx\n", (unsigned long long)value);
+		}
 		return 0;
 	}
 	return usage();

@@ -70,17 +70,31 @@ make_iso() {
 		-boot-info-table "$(in_cache "$dir")/iso" 2>"$dir/xorriso.log"
 }
 
-# boot BACKEND CPUS SUITE: boot the guest, which runs SUITE (demo, vmx, novmx); the serial console
-# ends up in $RUN_DIR/serial.log.
+# The Bochs CPU model of every run that names none.
+DEFAULT_MODEL=corei7_skylake_x
+
+# run_name BACKEND CPUS SUITE [MODEL]: the name of a run of KERNEL_FLAVOR's kernel, for its directory
+# and report: "bochs-2-vmx", "bochs-2-vmx-tigerlake-hardened".
+run_name() {
+	local name=$1-$2-$3
+	[ "${4:-$DEFAULT_MODEL}" = "$DEFAULT_MODEL" ] || name+=-$4
+	[ "$KERNEL_FLAVOR" = default ] || name+=-$KERNEL_FLAVOR
+	echo "$name"
+}
+
+# boot BACKEND CPUS SUITE [MODEL]: boot KERNEL_FLAVOR's kernel and module_paths' module, with Bochs as
+# CPU MODEL; the guest runs SUITE (demo, vmx, novmx, ...). The serial console ends up in
+# $RUN_DIR/serial.log. RVMM_TESTS (test names, comma-separated) runs only those of the suite.
 boot() {
-	local backend=$1 cpus=$2 suite=$3 cmdline timeout=$BOOT_TIMEOUT
+	local backend=$1 cpus=$2 suite=$3 model=${4:-$DEFAULT_MODEL} cmdline timeout=$BOOT_TIMEOUT
 	[ "$suite" = kexec ] && timeout=$KEXEC_BOOT_TIMEOUT
-	RUN_DIR=$RVMM_WORK/run-$backend-$cpus-$suite
+	RUN_DIR=$RVMM_WORK/run-$(run_name "$@")
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR"
 	case $suite in x86*) ensure_x86_selftests ;; esac
 	make_initramfs "$RUN_DIR/initrd.gz" "$suite"
 	cmdline="console=ttyS0,115200 loglevel=4 panic=-1 rvmm_suite=$suite ${RVMM_GUEST_CMDLINE:-}"
+	[ -z "${RVMM_TESTS:-}" ] || cmdline+=" rvmm_tests=$RVMM_TESTS"
 	# The 1-CPU VMX guest checks that rvmm frees what it allocates. kmemleak reports an object once it
 	# is 5 s old, and only a 1-CPU Bochs skips idle time: a 2-CPU one takes minutes per idle second.
 	[ "$suite" = vmx ] && [ "$cpus" = 1 ] && cmdline+=" kmemleak=on"
@@ -94,7 +108,7 @@ boot() {
 		make_iso "$RUN_DIR" "$cmdline nolapic_timer"
 		cat >"$RUN_DIR/bochsrc" <<-EOB
 			megs: 512
-			cpu: model=corei7_skylake_x, count=$cpus, reset_on_triple_fault=0
+			cpu: model=$model, count=$cpus, reset_on_triple_fault=0
 			# Guest time follows the instruction count from a fixed date: runs repeat to the tick.
 			clock: sync=none, time0=1767225600
 			romimage: file=/usr/share/bochs/BIOS-bochs-latest
@@ -109,13 +123,13 @@ boot() {
 			info: action=report
 			debug: action=ignore
 		EOB
-		step "boot-$backend-${cpus}cpu-$suite" run_guest "$timeout" "$RUN_DIR/serial.log" \
+		step "boot-$(run_name "$@")" run_guest "$timeout" "$RUN_DIR/serial.log" \
 			bochs -q -f "$in_run/bochsrc"
 		;;
 	qemu-tcg | qemu-kvm)
 		local accel=(-accel tcg -cpu qemu64)
 		[ "$backend" = qemu-kvm ] && accel=(-accel kvm -cpu host)
-		step "boot-$backend-${cpus}cpu-$suite" run_guest "$timeout" "$RUN_DIR/serial.log" \
+		step "boot-$(run_name "$@")" run_guest "$timeout" "$RUN_DIR/serial.log" \
 			qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m 512 -no-reboot \
 			-display none -serial "file:$in_run/serial.log" \
 			-kernel "$(in_cache "$KDIR_HOST")/arch/x86/boot/bzImage" \

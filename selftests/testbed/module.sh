@@ -5,8 +5,6 @@
 
 source "$(dirname "${BASH_SOURCE[0]}")/kernel.sh"
 
-MODULE_WORK=$RVMM_WORK/module
-
 # make_quietly STEP HINT ARGS...: `make ARGS` in the sysroot as step STEP; any warning or error fails it.
 make_quietly() {
 	local name=$1 hint=$2
@@ -15,33 +13,39 @@ make_quietly() {
 		tee /dev/stderr | { ! grep -iE 'warning|error'; }"
 }
 
-ensure_module() {
+# module_paths: where ensure_module put rvmm.ko and the test helpers for KERNEL_FLAVOR's kernel.
+module_paths() {
 	ensure_kernel
+	MODULE_WORK=$RVMM_WORK/$(kernel_step module)
+	MODULE_KO=$MODULE_WORK/rvmm.ko
+	SAMPLE_KO=$MODULE_WORK/samples/rvmm_ping.ko
+	BENCH_KO=$MODULE_WORK/bench/rvmm_bench.ko
+	NMI_TEST_KO=$MODULE_WORK/selftests-module/rvmm_nmi_test.ko
+	PROBE_BIN=$MODULE_WORK/rvmm_probe
+}
+
+ensure_module() {
+	module_paths
 	rm -rf "$MODULE_WORK"
 	mkdir -p "$MODULE_WORK"
 	cp -r "$RVMM_SRC/Makefile" "$RVMM_SRC/Kbuild" "$RVMM_SRC/rust" "$RVMM_SRC/asm" "$MODULE_WORK/"
 	# Through the top-level Makefile, as a user would. CLIPPY=1 runs clippy with the kernel's lint set
 	# while compiling; any warning fails the build.
-	make_quietly module-build "compiler, clippy or objtool warnings count as errors" \
+	make_quietly "$(kernel_step module-build)" "compiler, clippy or objtool warnings count as errors" \
 		-C "$(in_cache "$MODULE_WORK")" KDIR="$KDIR" CLIPPY=1
-	MODULE_KO=$MODULE_WORK/rvmm.ko
 	cp -r "$RVMM_SRC/samples" "$MODULE_WORK/"
-	make_quietly samples-build "the samples build like any out-of-tree C module" \
+	make_quietly "$(kernel_step samples-build)" "the samples build like any out-of-tree C module" \
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/samples" modules
-	SAMPLE_KO=$MODULE_WORK/samples/rvmm_ping.ko
 	cp -r "$RVMM_SRC/bench" "$MODULE_WORK/"
-	make_quietly bench-build "bench/rvmm_bench.c builds like the samples" \
+	make_quietly "$(kernel_step bench-build)" "bench/rvmm_bench.c builds like the samples" \
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/bench" modules
-	BENCH_KO=$MODULE_WORK/bench/rvmm_bench.ko
-	step workload-build in_sysroot gcc -static -O2 -Wall -Werror \
+	step "$(kernel_step workload-build)" in_sysroot gcc -static -O2 -Wall -Werror \
 		-o "$(in_cache "$MODULE_WORK")/bench/workload" /rvmm/bench/workload.c
 	cp -r "$RVMM_SRC/selftests/rvmm/module" "$MODULE_WORK/selftests-module"
-	make_quietly selftests-module-build "the selftests' helper module builds like the samples" \
+	make_quietly "$(kernel_step selftests-module-build)" "the selftests' helper module builds like the samples" \
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/selftests-module" modules
-	NMI_TEST_KO=$MODULE_WORK/selftests-module/rvmm_nmi_test.ko
-	step selftests-build in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
+	step "$(kernel_step selftests-build)" in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
 		/rvmm/selftests/rvmm/rvmm_probe.c
-	PROBE_BIN=$MODULE_WORK/rvmm_probe
 }
 
 # rustfmt_sources [--check]: rustfmt over rust/ with the kernel's own configuration.
