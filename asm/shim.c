@@ -16,6 +16,8 @@
 #include <asm/tlbflush.h>
 
 u64 rvmm_page_to_phys(struct page *page);
+struct page *rvmm_alloc_host_pgd(void);
+void rvmm_free_host_pgd(struct page *page);
 void rvmm_copy_kernel_pgd(struct page *dst);
 void rvmm_reload_tr(void);
 void rvmm_load_gs_selector(u16 selector);
@@ -23,6 +25,25 @@ void rvmm_load_gs_selector(u16 selector);
 u64 rvmm_page_to_phys(struct page *page)
 {
 	return page_to_phys(page);
+}
+
+/*
+ * The host page table, allocated as pgd_alloc() allocates every PGD under page-table isolation: two
+ * pages, 8-KiB aligned. The kernel's NMI, #MC and #DB entries from kernel mode (paranoid_entry,
+ * SAVE_AND_SWITCH_TO_KERNEL_CR3 in arch/x86/entry/calling.h) take bit 12 of CR3 for "user page
+ * table" and clear it, so with that bit set an NMI in root mode would switch to the page below.
+ * Order 1 on every kernel: the bit is then clear whatever the allocator returns.
+ */
+#define HOST_PGD_ORDER 1
+
+struct page *rvmm_alloc_host_pgd(void)
+{
+	return alloc_pages(GFP_KERNEL | __GFP_ZERO, HOST_PGD_ORDER);
+}
+
+void rvmm_free_host_pgd(struct page *page)
+{
+	__free_pages(page, HOST_PGD_ORDER);
 }
 
 /*

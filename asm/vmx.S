@@ -103,16 +103,21 @@ SYM_CODE_START(rvmm_vmexit)
 	movq	%rsp, %rdi		/* struct GuestRegs * */
 	movq	GUEST_REGS_SIZE(%rsp), %rsi	/* struct Vcpu * */
 	call	rvmm_handle_vmexit
+.Lnext:
 	testq	%rax, %rax
 	jz	.Lresume_natively
 	POP_GUEST_REGS
 	vmresume
 
-	/* VMRESUME failed: the registers still hold the guest's values. */
+	/*
+	 * VMRESUME failed: the registers still hold the guest's values. Rust either leaves VMX
+	 * operation (0) or has repaired the VMCS for another try.
+	 */
 	PUSH_GUEST_REGS
 	movq	%rsp, %rdi
 	movq	GUEST_REGS_SIZE(%rsp), %rsi
-	call	rvmm_handle_vmresume_failure	/* leaves VMX operation */
+	call	rvmm_handle_vmresume_failure
+	jmp	.Lnext
 
 .Lresume_natively:
 	POP_GUEST_REGS

@@ -5,6 +5,7 @@
 //! chapter 26 lists which exits happen; Appendix C numbers them).
 
 use crate::{
+    fault_injection,
     guest_regs::GuestRegs,
     hw,
     vcpu::Vcpu,
@@ -12,6 +13,7 @@ use crate::{
         controls::ENTRY_IA32E_MODE_GUEST,
         cpuid,
         cr_access::{self, CrAccess},
+        entry_failure::{self, Recovery, BLOCKING_BY_STI_OR_MOV_SS},
         exit_reason::*,
         fields::{self, Seg},
         hypercall, msr, rip,
@@ -26,10 +28,9 @@ const GP: u8 = 13;
 const HARDWARE_EXCEPTION: u32 = 3 << 8;
 const DELIVER_ERROR_CODE: u32 = 1 << 11;
 const VALID: u32 = 1 << 31;
-/// Activity state "wait-for-SIPI" (SDM 25.4.2).
+/// Activity states "active" and "wait-for-SIPI" (SDM 25.4.2).
+const ACTIVE: u64 = 0;
 const WAIT_FOR_SIPI: u64 = 3;
-/// Interruptibility: blocking by STI and by MOV SS, which end with the instruction we skip.
-const BLOCKING_BY_STI_OR_MOV_SS: u64 = 3;
 const RFLAGS_TF: u64 = 1 << 8;
 /// Pending debug exceptions: BS, a single-step trap (SDM 25.4.2).
 const PENDING_SINGLE_STEP: u64 = 1 << 14;
@@ -55,18 +56,17 @@ unsafe extern "C" fn rvmm_handle_vmexit(regs: *mut GuestRegs, vcpu: *const Vcpu)
     handle(regs, vcpu) as u64
 }
 
-/// Called by the exit stub when VMRESUME itself failed: rvmm leaves this CPU, which keeps running
-/// natively at the guest's RIP.
+/// Called by the exit stub when VMRESUME itself failed (VMfailValid): see [`failed_entry`].
 ///
 /// # Safety
 ///
 /// As for [`rvmm_handle_vmexit`].
 #[no_mangle]
-unsafe extern "C" fn rvmm_handle_vmresume_failure(regs: *mut GuestRegs, vcpu: *const Vcpu) {
+unsafe extern "C" fn rvmm_handle_vmresume_failure(regs: *mut GuestRegs, vcpu: *const Vcpu) -> u64 {
     // SAFETY: as above.
     let (regs, vcpu) = unsafe { (&mut *regs, &*vcpu) };
     let error = hw::vmread(fields::VM_INSTRUCTION_ERROR) as u32;
-    vcpu.stop(regs, ENTRY_FAILURE | error, hw::vmread(fields::GUEST_RIP));
+    failed_entry(regs, vcpu, ENTRY_FAILURE | error) as u64
 }
 
 fn handle(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
@@ -78,8 +78,9 @@ fn handle(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     };
     vcpu.count(basic);
     if reason & ENTRY_FAILURE != 0 {
-        return stop(regs, vcpu, reason);
+        return failed_entry(regs, vcpu, reason);
     }
+    vcpu.entry_undo.clear();
     // One indexed call, not a chain of comparisons (the kernel builds without jump tables).
     handler(regs, vcpu, reason)
 }
@@ -90,15 +91,15 @@ type Handler = fn(&mut GuestRegs, &Vcpu, u32) -> Next;
 /// The handler of each basic exit reason, indexed by its number.
 static HANDLERS: [Handler; COUNT] = {
     let mut table: [Handler; COUNT] = [unexpected; COUNT];
-    table[CPUID] = |regs, _, _| emulate_cpuid(regs);
-    table[MSR_READ] = |regs, _, _| emulate_rdmsr(regs);
-    table[MSR_WRITE] = |regs, _, _| emulate_wrmsr(regs);
+    table[CPUID] = |regs, vcpu, _| emulate_cpuid(regs, vcpu);
+    table[MSR_READ] = |regs, vcpu, _| emulate_rdmsr(regs, vcpu);
+    table[MSR_WRITE] = |regs, vcpu, _| emulate_wrmsr(regs, vcpu);
     table[CR_ACCESS] = emulate_cr_access;
-    table[XSETBV] = |regs, _, _| emulate_xsetbv(regs);
-    table[INVD] = |_, _, _| {
+    table[XSETBV] = |regs, vcpu, _| emulate_xsetbv(regs, vcpu);
+    table[INVD] = |_, vcpu, _| {
         // INVD would drop dirty lines the kernel owns; WBINVD keeps memory coherent.
         hw::wbinvd();
-        skip_instruction()
+        skip_instruction(vcpu)
     };
     table[VMCALL] = |regs, vcpu, _| hypercall(regs, vcpu);
     // As on a CPU without VMX (or without SMX enabled, for GETSEC).
@@ -141,32 +142,50 @@ fn unexpected(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     }
 }
 
+/// A VM entry failed: the kernel leaves VMX on this CPU, user mode is entered again with #UD at
+/// the exiting instruction (rust/vmx/entry_failure.rs says why, and what is put back).
+fn failed_entry(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
+    let rip = match entry_failure::recover(guest_cpl(), vcpu.entry_undo.take_for_retry()) {
+        Recovery::LeaveVmx => return stop(regs, vcpu, reason),
+        Recovery::RetryWithUd { rip } => rip,
+    };
+    if let Some(rip) = rip {
+        hw::vmwrite_in_exit(fields::GUEST_RIP, rip);
+    }
+    let interruptibility = hw::vmread(fields::GUEST_INTERRUPTIBILITY);
+    hw::vmwrite_in_exit(
+        fields::GUEST_INTERRUPTIBILITY,
+        interruptibility & !BLOCKING_BY_STI_OR_MOV_SS,
+    );
+    hw::vmwrite_in_exit(fields::GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+    hw::vmwrite_in_exit(fields::GUEST_ACTIVITY_STATE, ACTIVE);
+    inject(UD, None)
+}
+
 fn stop(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     vcpu.stop(regs, reason, hw::vmread(fields::GUEST_RIP));
     Next::Natively
 }
 
-/// The address of the instruction after the one that exited, wrapped as the CPU would in the
-/// guest's mode: a 4-GiB wrap in compatibility mode must not become a RIP that VM entry refuses.
-fn next_rip() -> u64 {
-    rip::next_rip(
-        hw::vmread(fields::GUEST_RIP),
-        hw::vmread(fields::EXIT_INSTRUCTION_LEN),
-        || {
-            rip::is_64bit_mode(
-                hw::vmread(fields::ENTRY_CONTROLS) as u32 & ENTRY_IA32E_MODE_GUEST != 0,
-                hw::vmread(Seg::Cs.guest_access_rights()) as u32,
-            )
-        },
-    )
+/// The address of the instruction after the one at `rip` that exited, wrapped as the CPU would in
+/// the guest's mode: a 4-GiB wrap in compatibility mode must not become a RIP that VM entry refuses.
+fn next_rip(rip: u64) -> u64 {
+    rip::next_rip(rip, hw::vmread(fields::EXIT_INSTRUCTION_LEN), || {
+        rip::is_64bit_mode(
+            hw::vmread(fields::ENTRY_CONTROLS) as u32 & ENTRY_IA32E_MODE_GUEST != 0,
+            hw::vmread(Seg::Cs.guest_access_rights()) as u32,
+        )
+    })
 }
 
 /// Completes the exiting instruction as executing it would have: advance RIP, end an STI/MOV SS
 /// interrupt shadow, and, if the guest is single-stepping, raise the single-step trap the
 /// instruction owes it (the CPU delivers it after VM entry, setting DR6.BS).
 #[inline(always)]
-fn skip_instruction() -> Next {
-    hw::vmwrite_in_exit(fields::GUEST_RIP, next_rip());
+fn skip_instruction(vcpu: &Vcpu) -> Next {
+    let rip = hw::vmread(fields::GUEST_RIP);
+    vcpu.entry_undo.skipped_from(rip);
+    hw::vmwrite_in_exit(fields::GUEST_RIP, next_rip(rip));
     if hw::vmread(fields::GUEST_RFLAGS) & RFLAGS_TF != 0 {
         let pending = hw::vmread(fields::GUEST_PENDING_DEBUG_EXCEPTIONS);
         hw::vmwrite_in_exit(
@@ -212,17 +231,17 @@ fn guest_cpl() -> u64 {
     hw::vmread(Seg::Ss.guest_access_rights()) >> 5 & 3
 }
 
-fn emulate_cpuid(regs: &mut GuestRegs) -> Next {
+fn emulate_cpuid(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
     let [eax, ebx, ecx, edx] = cpuid::answer(leaf, || hw::cpuid(leaf, subleaf));
     regs.rax = eax.into();
     regs.rbx = ebx.into();
     regs.rcx = ecx.into();
     regs.rdx = edx.into();
-    skip_instruction()
+    skip_instruction(vcpu)
 }
 
-fn emulate_rdmsr(regs: &mut GuestRegs) -> Next {
+fn emulate_rdmsr(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let index = regs.rcx as u32;
     let value = match msr::read_policy(index) {
         msr::Read::Native => hw::rdmsr_safe(index),
@@ -232,16 +251,16 @@ fn emulate_rdmsr(regs: &mut GuestRegs) -> Next {
     match value {
         Some(value) => {
             regs.set_edx_eax(value);
-            skip_instruction()
+            skip_instruction(vcpu)
         }
         None => inject(GP, Some(0)),
     }
 }
 
 /// Only MSRs outside the bitmap's ranges exit on write; the CPU decides whether they exist.
-fn emulate_wrmsr(regs: &mut GuestRegs) -> Next {
+fn emulate_wrmsr(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     match hw::wrmsr_safe(regs.rcx as u32, regs.edx_eax()) {
-        Ok(()) => skip_instruction(),
+        Ok(()) => skip_instruction(vcpu),
         Err(()) => inject(GP, Some(0)),
     }
 }
@@ -271,10 +290,10 @@ fn emulate_cr_access(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
         CrAccess::MovFrom { cr: 8, gpr } => regs.set(gpr, hw::read_cr8()),
         _ => return stop(regs, vcpu, reason),
     }
-    skip_instruction()
+    skip_instruction(vcpu)
 }
 
-fn emulate_xsetbv(regs: &mut GuestRegs) -> Next {
+fn emulate_xsetbv(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let (index, value) = (regs.rcx as u32, regs.edx_eax());
     let [eax, _, _, edx] = hw::cpuid(0xd, 0);
     let supported = u64::from(edx) << 32 | u64::from(eax);
@@ -282,21 +301,46 @@ fn emulate_xsetbv(regs: &mut GuestRegs) -> Next {
         return inject(GP, Some(0));
     }
     hw::xsetbv(index, value);
-    skip_instruction()
+    skip_instruction(vcpu)
 }
 
 fn hypercall(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     if guest_cpl() != 0 {
-        return inject(UD, None);
+        return match fault_injection::user_entry_failure() {
+            Some(failure) => break_user_entry(vcpu, failure),
+            None => inject(UD, None),
+        };
     }
     match hypercall::decode(regs.rax) {
         hypercall::Call::Ping => regs.rax = hypercall::VERSION,
         hypercall::Call::Devirtualize => {
             regs.rax = 0;
-            vcpu.leave_vmx(regs, next_rip());
+            vcpu.leave_vmx(regs, next_rip(hw::vmread(fields::GUEST_RIP)));
             return Next::Natively;
         }
         hypercall::Call::Unknown => regs.rax = hypercall::UNKNOWN_FUNCTION,
     }
-    skip_instruction()
+    skip_instruction(vcpu)
+}
+
+/// Testing: makes the coming VM entry into user mode fail, as a bug in rvmm would.
+#[cold]
+fn break_user_entry(vcpu: &Vcpu, failure: fault_injection::UserEntryFailure) -> Next {
+    match failure {
+        fault_injection::UserEntryFailure::GuestState => {
+            // RIP advanced, as for an emulated instruction (the retry must put it back), and
+            // blocking by STI and by MOV SS at once, which fails the guest-state checks
+            // (SDM 27.3.1.5).
+            let rip = hw::vmread(fields::GUEST_RIP);
+            vcpu.entry_undo.skipped_from(rip);
+            hw::vmwrite_in_exit(fields::GUEST_RIP, next_rip(rip));
+            hw::vmwrite_in_exit(fields::GUEST_INTERRUPTIBILITY, BLOCKING_BY_STI_OR_MOV_SS);
+        }
+        fault_injection::UserEntryFailure::EntryControl => {
+            // A reserved bit of the event to inject: VMfailValid (SDM 27.2.1.3).
+            let info = VALID | HARDWARE_EXCEPTION | u32::from(UD) | 1 << 30;
+            hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, info.into());
+        }
+    }
+    Next::Resume
 }

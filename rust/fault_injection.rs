@@ -5,7 +5,11 @@
 //!
 //! - `inject_alloc_failure=N`: the Nth allocation of this load fails with ENOMEM (0: none);
 //! - `inject_step_failure=S inject_cpu=C`: set-up step S (see [`Step`]: 2 VMXON, 3 VMCLEAR,
-//!   4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH) fails on CPU C as if the instruction had failed (0: none).
+//!   4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH) fails on CPU C as if the instruction had failed (0: none);
+//! - `inject_user_entry_failure=K`: a VMCALL in user mode, instead of raising #UD, makes the next VM
+//!   entry fail: 1 with invalid guest state (RIP advanced, blocking by STI and MOV SS at once: a VM
+//!   exit with bit 31 set), 2 with a reserved bit in the event to inject (VMRESUME fails with
+//!   VMfailValid). See rust/vmx/entry_failure.rs.
 
 use crate::{module_parameters, vcpu::Step};
 use kernel::{
@@ -31,4 +35,20 @@ pub(crate) fn allocation() -> Result {
 pub(crate) fn step_fails(step: Step, cpu: u32) -> bool {
     *module_parameters::inject_step_failure.value() == step as u32
         && *module_parameters::inject_cpu.value() == cpu
+}
+
+/// How `inject_user_entry_failure` makes a VM entry into user mode fail.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserEntryFailure {
+    GuestState,
+    EntryControl,
+}
+
+/// Called in root mode for a VMCALL in user mode: reads one integer, no more.
+pub(crate) fn user_entry_failure() -> Option<UserEntryFailure> {
+    match *module_parameters::inject_user_entry_failure.value() {
+        1 => Some(UserEntryFailure::GuestState),
+        2 => Some(UserEntryFailure::EntryControl),
+        _ => None,
+    }
 }

@@ -17,6 +17,8 @@ extern "C" {
     // asm/shim.c
     // `struct page *`, passed as an opaque pointer: the shim is the only side that looks inside.
     fn rvmm_page_to_phys(page: *mut c_void) -> u64;
+    fn rvmm_alloc_host_pgd() -> *mut c_void;
+    fn rvmm_free_host_pgd(page: *mut c_void);
     fn rvmm_copy_kernel_pgd(dst: *mut c_void);
     fn rvmm_reload_tr();
     fn rvmm_load_gs_selector(selector: u16);
@@ -203,12 +205,48 @@ pub(crate) fn page_phys(page: &kernel::page::Page) -> u64 {
     unsafe { rvmm_page_to_phys(page.as_ptr().cast()) }
 }
 
-/// Fills `page` with the kernel half of this CPU's current top-level page table.
-pub(crate) fn copy_kernel_pgd(page: &kernel::page::Page) {
-    // SAFETY: `page` is a page we own; the shim copies the entries the kernel shares between all
-    // address spaces, which it never changes after boot.
-    unsafe { rvmm_copy_kernel_pgd(page.as_ptr().cast()) };
+/// The host's top-level page table (HOST_CR3): the kernel half of the kernel's own, at a physical
+/// address with bit 12 clear, which page-table isolation reserves for user page tables.
+pub(crate) struct HostPgd(core::ptr::NonNull<c_void>);
+
+/// CR3 bit 12: "user page table" to the kernel's entry code under page-table isolation.
+const PTI_USER_PGTABLE: u64 = 1 << 12;
+
+impl HostPgd {
+    /// Allocates the table and fills it with the kernel half of the current top-level table.
+    pub(crate) fn new() -> kernel::error::Result<Self> {
+        // SAFETY: the shim allocates zeroed pages with GFP_KERNEL in process context.
+        let page = core::ptr::NonNull::new(unsafe { rvmm_alloc_host_pgd() })
+            .ok_or(kernel::error::code::ENOMEM)?;
+        let this = HostPgd(page);
+        if this.phys() & PTI_USER_PGTABLE != 0 {
+            kernel::pr_err!("host page table at {:#x}: bit 12 set\n", this.phys());
+            return Err(kernel::error::code::EINVAL);
+        }
+        // SAFETY: the pages are ours; the shim copies the entries the kernel shares between all
+        // address spaces, which it never changes after boot.
+        unsafe { rvmm_copy_kernel_pgd(this.0.as_ptr()) };
+        Ok(this)
+    }
+
+    pub(crate) fn phys(&self) -> u64 {
+        // SAFETY: a live `struct page`; page_to_phys() only computes.
+        unsafe { rvmm_page_to_phys(self.0.as_ptr()) }
+    }
 }
+
+impl Drop for HostPgd {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `rvmm_alloc_host_pgd` and no CPU uses it as CR3 any more: the
+        // hypervisor drops it after every CPU left VMX operation.
+        unsafe { rvmm_free_host_pgd(self.0.as_ptr()) };
+    }
+}
+
+// SAFETY: the table is written once, before any CPU uses it, and only read by hardware afterwards.
+unsafe impl Send for HostPgd {}
+// SAFETY: as above.
+unsafe impl Sync for HostPgd {}
 
 /// How a VMX instruction failed (SDM Vol. 3C, 31.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

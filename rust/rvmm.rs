@@ -42,6 +42,10 @@ module! {
             default: 0,
             description: "Testing: the CPU on which inject_step_failure applies",
         },
+        inject_user_entry_failure: u32 {
+            default: 0,
+            description: "Testing: a VMCALL in user mode makes the next VM entry fail: 1 guest state, 2 entry control (0: none)",
+        },
     },
 }
 

@@ -9,7 +9,7 @@ use crate::{
     hw,
     vmcs_setup::Shared,
     vmx::{
-        controls, exit_reason, fields, msr,
+        controls, entry_failure, exit_reason, fields, msr,
         segment::{self, Segment},
         support::CR4_VMXE,
     },
@@ -98,6 +98,8 @@ pub(crate) struct Vcpu {
     failure: Atomic<u64>,
     /// The exit reason (with bit 31 for a failed VM entry) that made rvmm leave this CPU on its own.
     stopped_by: Atomic<u32>,
+    /// What the last exit handler changed that a failed VM entry into user mode puts back.
+    pub(crate) entry_undo: EntryUndo,
     /// RIP, CS, RFLAGS, RSP, SS: the IRET frame the exit stub resumes the guest natively with.
     /// Only this CPU writes it, in root mode, just before that IRET.
     iret_frame: UnsafeCell<[u64; 5]>,
@@ -140,6 +142,7 @@ impl Vcpu {
                 running: Atomic::new(0),
                 failure: Atomic::new(0),
                 stopped_by: Atomic::new(0),
+                entry_undo: EntryUndo(Atomic::new(entry_failure::NOT_SKIPPED)),
                 iret_frame: UnsafeCell::new([0; 5]),
             },
             GFP_KERNEL,
@@ -450,6 +453,29 @@ impl Vcpu {
     pub(crate) fn stop(&self, regs: &mut GuestRegs, reason: u32, rip: u64) {
         self.stopped_by.store(reason, Relaxed);
         self.leave_vmx(regs, rip);
+    }
+}
+
+/// What an exit handler changed in a user-mode guest's state, for a retry after a failed VM entry
+/// (rust/vmx/entry_failure.rs). Only this CPU uses it, in root mode.
+pub(crate) struct EntryUndo(Atomic<u64>);
+
+impl EntryUndo {
+    /// A new exit: its handler changed nothing yet.
+    #[inline(always)]
+    pub(crate) fn clear(&self) {
+        self.0.store(entry_failure::NOT_SKIPPED, Relaxed);
+    }
+
+    /// The handler advanced RIP from `rip`.
+    #[inline(always)]
+    pub(crate) fn skipped_from(&self, rip: u64) {
+        self.0.store(rip, Relaxed);
+    }
+
+    /// What the handler changed; the next entry is a retry.
+    pub(crate) fn take_for_retry(&self) -> u64 {
+        self.0.xchg(entry_failure::RETRYING, Relaxed)
     }
 }
 

@@ -20,7 +20,7 @@ pub(crate) struct Shared {
     pub(crate) cr4_fixed: (u64, u64),
     _msr_bitmap: Page,
     pub(crate) msr_bitmap_phys: u64,
-    _host_pgd: Page,
+    _host_pgd: hw::HostPgd,
     pub(crate) host_cr3: u64,
 }
 
@@ -96,8 +96,7 @@ impl Shared {
             }
         }
         fault_injection::allocation()?;
-        let host_pgd = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
-        hw::copy_kernel_pgd(&host_pgd);
+        let host_pgd = hw::HostPgd::new()?;
 
         Ok(Self {
             revision_id: basic.revision_id(),
@@ -116,7 +115,7 @@ impl Shared {
             ),
             msr_bitmap_phys: hw::page_phys(&msr_bitmap),
             _msr_bitmap: msr_bitmap,
-            host_cr3: hw::page_phys(&host_pgd),
+            host_cr3: host_pgd.phys(),
             _host_pgd: host_pgd,
         })
     }

@@ -8,6 +8,7 @@
 pub mod controls;
 pub mod cpuid;
 pub mod cr_access;
+pub mod entry_failure;
 pub mod exit_reason;
 pub mod exit_table;
 pub mod fields;
