@@ -33,7 +33,7 @@ loaded=$(dmesg | grep 'rvmm: virtualized')
 rmmod rvmm_bench
 least() { sed -n "s/$1/\1/p" | sort -n | head -n 1; }
 
-for metric in cpuid_leaf0 cpuid_rvmm_leaf vmcall_ping rdmsr_feature_control ticks_per_syscall; do
+for metric in cpuid_leaf0 cpuid_rvmm_leaf user_cpuid vmcall_ping rdmsr_feature_control ticks_per_syscall; do
 	echo "rvmm-bench: $metric $(value $metric /tmp/native) $(value $metric /tmp/rvmm)"
 done
 echo "rvmm-bench: idle_exits_per_second - $idle_exits"
@@ -42,3 +42,7 @@ echo "rvmm-bench: rmmod_us - $(echo "$unloaded" | least '.* in \([0-9]*\) us.*')
 echo "rvmm-bench: kib_per_cpu - $(echo "$loaded" | least '.* \([0-9]*\) KiB per CPU.*')"
 echo "rvmm-bench: cpus - $(echo "$loaded" | least '.*virtualized \([0-9]*\) CPUs.*')"
 echo "rvmm-bench: rdtsc_overhead $(value rdtsc_overhead /tmp/native) $(value rdtsc_overhead /tmp/rvmm)"
+# What the kernel protects itself with on this CPU model: the mitigations the exit stub follows.
+for v in meltdown spectre_v2 mds retbleed; do
+	echo "rvmm-bench: mitigation $v $(cat /sys/devices/system/cpu/vulnerabilities/$v 2>/dev/null | tr ' ' _)"
+done

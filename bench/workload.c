@@ -3,7 +3,8 @@
  * workload: what the benchmark runs in user space, in one process so that its own start-up (static
  * glibc runs CPUID a few dozen times) is not measured.
  *
- *   workload syscalls        TSC ticks per getppid(): the median of CALLS calls, each timed alone
+ *   workload syscalls        TSC ticks per getppid() and per CPUID (leaf 0) in user mode: the median
+ *                            of CALLS, each timed alone
  *   workload idle SECONDS    VM exits counted in /sys/kernel/debug/rvmm/exits while sleeping
  */
 #include <stdint.h>
@@ -24,18 +25,24 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The median ticks of one getppid(), or of nothing when @empty: the rdtsc pair's own cost. */
-static uint64_t median_ticks(int empty)
+enum operation { NOTHING, GETPPID, CPUID };
+
+/* The median ticks of one @op; NOTHING is the rdtsc pair's own cost. */
+static uint64_t median_ticks(enum operation op)
 {
 	static uint64_t ticks[CALLS];
 
 	for (int i = 0; i < CALLS; i++) {
+		unsigned int eax = 0, ebx, ecx = 0, edx;
+
 		_mm_lfence();
 		uint64_t start = __rdtsc();
 
 		_mm_lfence();
-		if (!empty)
+		if (op == GETPPID)
 			syscall(SYS_getppid);
+		else if (op == CPUID)
+			asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
 		_mm_lfence();
 		ticks[i] = __rdtsc() - start;
 	}
@@ -43,12 +50,16 @@ static uint64_t median_ticks(int empty)
 	return ticks[CALLS / 2];
 }
 
-/* The median, not the mean: a call that a timer interrupt lands in is not what a call costs. */
+/*
+ * The median, not the mean: a call that a timer interrupt lands in is not what a call costs. A
+ * user-mode CPUID exits under rvmm from CPL 3, the path that pays for clearing CPU buffers.
+ */
 static int syscalls(void)
 {
-	uint64_t empty = median_ticks(1);
+	uint64_t empty = median_ticks(NOTHING);
 
-	printf("ticks_per_syscall %llu\n", (unsigned long long)(median_ticks(0) - empty));
+	printf("ticks_per_syscall %llu\n", (unsigned long long)(median_ticks(GETPPID) - empty));
+	printf("user_cpuid %llu\n", (unsigned long long)(median_ticks(CPUID) - empty));
 	return 0;
 }
 

@@ -148,7 +148,8 @@ impl Vcpu {
             GFP_KERNEL,
         )?;
         // HOST_RSP points at the Vcpu pointer stored at the top of the stack, where the exit stub
-        // finds it. The Vcpu is boxed, so the pointer stays valid until it is freed.
+        // finds it; the 8 bytes above it keep the guest's IA32_SPEC_CTRL while the stub runs with
+        // the kernel's (asm/vmx.S). The Vcpu is boxed, so the pointer stays valid until it is freed.
         // SAFETY: the slot is inside the stack allocation and nothing else uses it.
         unsafe {
             this.host_rsp()

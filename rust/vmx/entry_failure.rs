@@ -62,10 +62,7 @@ mod tests {
                 rip: Some(0xffff_fffe)
             }
         );
-        assert_eq!(
-            recover(3, NOT_SKIPPED),
-            Recovery::RetryWithUd { rip: None }
-        );
+        assert_eq!(recover(3, NOT_SKIPPED), Recovery::RetryWithUd { rip: None });
     }
 
     #[test]

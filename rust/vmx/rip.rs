@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn outside_ia32e_mode_cs_l_means_nothing() {
         assert!(!is_64bit_mode(false, USER_CS));
-        assert_eq!(next_rip(0xffff_fffe, 2, || is_64bit_mode(false, USER_CS)), 0);
+        assert_eq!(
+            next_rip(0xffff_fffe, 2, || is_64bit_mode(false, USER_CS)),
+            0
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # An unprivileged CPUID that ends where the code's reach ends: at 4 GiB in compatibility mode (EIP
 # wraps to 0) and at 64 KiB in a 16-bit code segment (the next fetch is beyond CS.limit). Under rvmm
 # the process gets the same signal for the same address as natively, at the IP the SDM defines,

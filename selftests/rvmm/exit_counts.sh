@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # N CPUIDs on a pinned CPU raise that CPU's CPUID counter by at least N and no other CPU's by N;
 # writing 0 resets the counters.
 . "$(dirname "$0")/lib.sh"

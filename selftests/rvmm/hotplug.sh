@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # CPU hotplug while rvmm is loaded: a CPU going offline leaves rvmm first, one coming online is
 # virtualized, whether it was online at load or not; rmmod afterwards gives every CPU back.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # While rvmm is loaded, reads of the VMX capability MSR block (0x480-0x4c0: IA32_VMX_BASIC to
 # IA32_VMX_EXIT_CTLS2 and the unassigned rest) fail through /dev/cpu/*/msr as on a CPU without VMX,
 # IA32_FEATURE_CONTROL shows VMX disabled, the MSRs after the block (IA32_A_PMC0, IA32_MCG_EXT_CTL)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # NMIs that arrive while a CPU is in VMX root mode handling an exit are handled by the kernel, none
 # lost: rvmm does not exit on NMIs, and its host IDT is the kernel's, so an NMI in root mode runs the
 # kernel's handler there, and one in the guest runs it there. CPU1 hammers CPUID (most of its time is

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # 20 insmod/rmmod cycles in a row all succeed and leave nothing behind.
 . "$(dirname "$0")/lib.sh"
 rvmm_setup

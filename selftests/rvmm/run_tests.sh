@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Runs every test of this directory whose "# requires:" line names SUITE (vmx: the CPU has VMX;
-# novmx: it has none; x86: the kernel's x86 selftests, whose SUITE may name a part, x86-1 to x86-3),
-# as the kselftest runner does: one KTAP line per test, its output as comments.
+# novmx: it has none; x86: the kernel's x86 selftests, whose SUITE may name a part, x86-1 to x86-3;
+# vmx-core: the vmx tests that also say "# core: yes", run on every CPU model and kernel), as the
+# kselftest runner does: one KTAP line per test, its output as comments.
 suite=${1%%-*}
 dir=$(dirname "$0")
 # rvmm_tests=a.sh,b.sh on the kernel command line (the test bed's RVMM_TESTS) runs only those.
@@ -10,6 +11,7 @@ only=$(sed -n 's/.*rvmm_tests=\([^ ]*\).*/\1/p' /proc/cmdline 2>/dev/null | tr ,
 tests=
 for t in "$dir"/*.sh; do
 	[ -z "$only" ] || case " $only " in *" $(basename "$t") "*) ;; *) continue ;; esac
+	[ "$1" != vmx-core ] || grep -qx "# core: yes" "$t" || continue
 	grep -qx "# requires: $suite" "$t" && tests="$tests $t"
 done
 set -- $tests

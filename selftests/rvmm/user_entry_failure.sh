@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # A VM entry into user mode that fails does not take the CPU out of rvmm: rvmm enters the guest
 # again at the exiting instruction with #UD, so the process gets SIGILL there and the CPU stays under
 # rvmm (rust/vmx/entry_failure.rs). The failure is made by inject_user_entry_failure, on a VMCALL in

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: vmx
+# core: yes
 # Nothing a user-mode process does takes a CPU out of rvmm, and every instruction it tries ends as it
 # does natively: VMX instructions, VMCALL, INVD, XSETBV and other privileged instructions at CPL 3,
 # CPUID with any leaf, and (as root) reads of the whole VMX MSR block through /dev/cpu/N/msr.
