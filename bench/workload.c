@@ -25,29 +25,32 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum operation { NOTHING, GETPPID, CPUID };
+/*
+ * The median ticks of one OP, each timed alone, in a loop of the same shape for every OP (Bochs
+ * counts instructions): the empty one measures the rdtsc pair's own cost.
+ */
+#define MEDIAN_TICKS(OP)						\
+	({								\
+		static uint64_t ticks[CALLS];				\
+									\
+		for (int i = 0; i < CALLS; i++) {			\
+			_mm_lfence();					\
+			uint64_t start = __rdtsc();			\
+									\
+			_mm_lfence();					\
+			OP;						\
+			_mm_lfence();					\
+			ticks[i] = __rdtsc() - start;			\
+		}							\
+		qsort(ticks, CALLS, sizeof(ticks[0]), cmp_u64);		\
+		ticks[CALLS / 2];					\
+	})
 
-/* The median ticks of one @op; NOTHING is the rdtsc pair's own cost. */
-static uint64_t median_ticks(enum operation op)
+static inline void cpuid_leaf0(void)
 {
-	static uint64_t ticks[CALLS];
+	unsigned int eax = 0, ebx, ecx = 0, edx;
 
-	for (int i = 0; i < CALLS; i++) {
-		unsigned int eax = 0, ebx, ecx = 0, edx;
-
-		_mm_lfence();
-		uint64_t start = __rdtsc();
-
-		_mm_lfence();
-		if (op == GETPPID)
-			syscall(SYS_getppid);
-		else if (op == CPUID)
-			asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
-		_mm_lfence();
-		ticks[i] = __rdtsc() - start;
-	}
-	qsort(ticks, CALLS, sizeof(ticks[0]), cmp_u64);
-	return ticks[CALLS / 2];
+	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
 }
 
 /*
@@ -56,10 +59,12 @@ static uint64_t median_ticks(enum operation op)
  */
 static int syscalls(void)
 {
-	uint64_t empty = median_ticks(NOTHING);
+	uint64_t empty = MEDIAN_TICKS((void)0);
+	uint64_t getppid = MEDIAN_TICKS(syscall(SYS_getppid));
+	uint64_t cpuid = MEDIAN_TICKS(cpuid_leaf0());
 
-	printf("ticks_per_syscall %llu\n", (unsigned long long)(median_ticks(GETPPID) - empty));
-	printf("user_cpuid %llu\n", (unsigned long long)(median_ticks(CPUID) - empty));
+	printf("ticks_per_syscall %llu\n", (unsigned long long)(getppid - empty));
+	printf("user_cpuid %llu\n", (unsigned long long)(cpuid - empty));
 	return 0;
 }
 

@@ -106,9 +106,11 @@ pub(crate) struct Vcpu {
 }
 
 // SAFETY: `counters` points into the module's exit counters, which outlive every Vcpu and are only
-// used through atomics; everything else is owned, and the mutable state is atomic.
+// used through atomics; everything else is owned, and the mutable state shared with other CPUs is
+// atomic.
 unsafe impl Send for Vcpu {}
-// SAFETY: as above; the VMCS and host stack are only used by hardware and by this CPU in root mode.
+// SAFETY: as above; the VMCS, host stack, `entry_undo` and `iret_frame` are only used by hardware and
+// by this CPU in root mode.
 unsafe impl Sync for Vcpu {}
 
 impl Vcpu {
@@ -142,7 +144,7 @@ impl Vcpu {
                 running: Atomic::new(0),
                 failure: Atomic::new(0),
                 stopped_by: Atomic::new(0),
-                entry_undo: EntryUndo(Atomic::new(entry_failure::NOT_SKIPPED)),
+                entry_undo: EntryUndo::new(),
                 iret_frame: UnsafeCell::new([0; 5]),
             },
             GFP_KERNEL,
@@ -458,25 +460,36 @@ impl Vcpu {
 }
 
 /// What an exit handler changed in a user-mode guest's state, for a retry after a failed VM entry
-/// (rust/vmx/entry_failure.rs). Only this CPU uses it, in root mode.
-pub(crate) struct EntryUndo(Atomic<u64>);
+/// (rust/vmx/entry_failure.rs). A plain cell, not an atomic: the kernel's atomics are calls into C,
+/// two more per exit, and only this CPU touches its cell, in root mode.
+pub(crate) struct EntryUndo(UnsafeCell<u64>);
 
 impl EntryUndo {
+    fn new() -> Self {
+        EntryUndo(UnsafeCell::new(entry_failure::NOT_SKIPPED))
+    }
+
+    fn set(&self, value: u64) -> u64 {
+        // SAFETY: only this CPU uses its Vcpu's cell, in VMX root operation with interrupts off, and
+        // no NMI handler looks at it: no other access overlaps this one.
+        unsafe { self.0.get().replace(value) }
+    }
+
     /// A new exit: its handler changed nothing yet.
     #[inline(always)]
     pub(crate) fn clear(&self) {
-        self.0.store(entry_failure::NOT_SKIPPED, Relaxed);
+        self.set(entry_failure::NOT_SKIPPED);
     }
 
     /// The handler advanced RIP from `rip`.
     #[inline(always)]
     pub(crate) fn skipped_from(&self, rip: u64) {
-        self.0.store(rip, Relaxed);
+        self.set(rip);
     }
 
     /// What the handler changed; the next entry is a retry.
     pub(crate) fn take_for_retry(&self) -> u64 {
-        self.0.xchg(entry_failure::RETRYING, Relaxed)
+        self.set(entry_failure::RETRYING)
     }
 }
 

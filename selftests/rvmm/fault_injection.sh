@@ -61,7 +61,5 @@ ktap_check "every allocation failing in turn gives ENOMEM and no CPU under rvmm$
 ktap_check "rvmm loads and unloads after all that" sh -c "insmod $RVMM_KO && rmmod rvmm"
 ktap_check_leaks "every failed set-up, and the load and unload after them, freed all they allocated"
 leak_check_done
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

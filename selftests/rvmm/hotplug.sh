@@ -47,7 +47,5 @@ ktap_check "a CPU offline at unload comes back without rvmm" test "$cpu1_native"
 native=1
 for c in $(online_cpus); do under_rvmm "$c" && native=0; done
 ktap_check "every CPU is native after rmmod" test "$native" = 1
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

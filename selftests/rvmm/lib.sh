@@ -11,6 +11,13 @@ rvmm_loaded() { grep -q '^rvmm ' /proc/modules; }
 # Kernel log lines that mean something went wrong in the kernel, whoever caused it.
 dmesg_problems() { dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|RIP:' || true; }
 
+# ktap_check_clean_log: one test point, no warning or oops in the kernel log (printed if there is).
+ktap_check_clean_log() {
+	problems=$(dmesg_problems)
+	[ -n "$problems" ] && ktap_print_msg "$problems"
+	ktap_check "no warning or oops in the kernel log" test -z "$problems"
+}
+
 # ktap_check DESCRIPTION COMMAND...: one test point from a command's exit status.
 ktap_check() {
 	desc=$1
@@ -37,6 +44,9 @@ rvmm_setup() {
 }
 
 PROBE=${PROBE:-/selftests/rvmm/rvmm_probe}
+
+# under_rvmm CPU: that CPU answers the hypervisor leaf with rvmm's signature.
+under_rvmm() { contains "$($PROBE "$1" cpuid 0x40000000)" ' rvmmrvmmrvmm$'; }
 
 # The online CPUs, one per line.
 online_cpus() {

@@ -12,7 +12,5 @@ ktap_check "module is listed in /proc/modules" rvmm_loaded
 ktap_check "debugfs file $EXITS exists" test -f "$EXITS"
 ktap_check "rmmod succeeds" rmmod rvmm
 ktap_check "debugfs directory is gone after rmmod" test ! -e /sys/kernel/debug/rvmm
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

@@ -33,7 +33,7 @@ for c in $cpus; do
 	ktap_check "CPU$c: IA32_A_PMC0 and IA32_MCG_EXT_CTL read as natively" \
 		test "$(beyond_block "$c")" = "$beyond_native"
 	ktap_check "CPU$c: still under rvmm after the reads" \
-		contains "$($PROBE "$c" cpuid 0x40000000)" ' rvmmrvmmrvmm$'
+		under_rvmm "$c"
 done
 rmmod rvmm
 ktap_check "IA32_VMX_BASIC reads as before after rmmod" test "$($PROBE 0 rdmsr 0x480)" = "$basic_native"

@@ -16,7 +16,5 @@ ktap_check "with ENODEV (No such device)" contains "$out" 'No such device'
 ktap_check "the log names the CPU and says what to do" \
 	contains "$(dmesg)" 'rvmm: cannot use VMX on CPU0 .*CPUID reports no VMX: use an Intel CPU with VT-x'
 ktap_check "nothing is left behind" sh -c "! grep -q '^rvmm ' /proc/modules && test ! -e /sys/kernel/debug/rvmm"
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

@@ -17,7 +17,5 @@ while [ $i -lt $cycles ]; do
 done
 ktap_check "$cycles of $cycles load/unload cycles succeed" test "$ok" -eq "$cycles"
 ktap_check "module is not left loaded" sh -c "! grep -q '^rvmm ' /proc/modules"
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

@@ -17,6 +17,9 @@ done
 set -- $tests
 echo "TAP version 13"
 echo "1..$#"
+# What the kernel protects itself with here (PTI, IBT, Spectre v2): what the exit path must match.
+dmesg | grep -E 'page tables isolation|Indirect Branch Tracking|Spectre V2 : Mitigation|MDS:' |
+	sed 's/^\[[ 0-9.]*\] /# kernel: /'
 i=0
 for t in "$@"; do
 	i=$((i + 1))

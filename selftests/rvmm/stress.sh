@@ -46,7 +46,5 @@ ktap_check "$CYCLES load/unload cycles under load all succeeded" test "$failed" 
 ktap_check "the CPUID loops and the debugfs reader survived every cycle" \
 	test "$alive" = $(($(echo $hammers | wc -w) + 1))
 ktap_check "rvmm is not left loaded" sh -c "! grep -q '^rvmm ' /proc/modules"
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

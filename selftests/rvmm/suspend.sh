@@ -31,7 +31,5 @@ before=$(exits_count CPUID 0)
 $PROBE 0 cpuid-loop 100 0
 ktap_check "exits are counted after resume" test "$(exits_count CPUID 0)" -ge $((before + 100))
 ktap_check "rmmod succeeds after resume" rmmod rvmm
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "no warning or oops in the kernel log" test -z "$problems"
+ktap_check_clean_log
 ktap_finished

@@ -13,9 +13,7 @@ LEAVES="0 1 7 0xd 0x14 0x40000000 0x40000001 0x400000ff 0x4fffffff 0x80000000 0x
 rvmm_setup
 ktap_print_header
 cpus=$(online_cpus)
-ktap_set_plan $((1 + $(echo $cpus | wc -w) * ($(echo $INSTRUCTIONS | wc -w) + 3) + 1))
-
-under_rvmm() { contains "$($PROBE "$1" cpuid 0x40000000)" ' rvmmrvmmrvmm$'; }
+ktap_set_plan $((1 + $(echo $cpus | wc -w) * ($(echo $INSTRUCTIONS | wc -w) + 3) + 2))
 
 all_ran=true
 for i in $INSTRUCTIONS; do
@@ -42,8 +40,6 @@ for c in $cpus; do
 	$PROBE "$c" rdmsr 0x480 0x4ff >/dev/null
 	ktap_check "CPU$c: still under rvmm after root reads 0x480-0x4ff" under_rvmm "$c"
 done
-problems=$(dmesg_problems)
-[ -n "$problems" ] && ktap_print_msg "$problems"
-ktap_check "rmmod succeeds with no warning or oops in the kernel log" \
-	sh -c "rmmod rvmm && test -z \"$problems\""
+ktap_check "rmmod succeeds" rmmod rvmm
+ktap_check_clean_log
 ktap_finished
