@@ -21,4 +21,7 @@ check:
 bench:
 	selftests/testbed/run bench
 
-.PHONY: all modules clean demo check bench
+matrix:
+	selftests/testbed/run matrix
+
+.PHONY: all modules clean demo check bench matrix

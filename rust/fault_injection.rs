@@ -10,6 +10,9 @@
 //!   entry fail: 1 with invalid guest state (RIP advanced, blocking by STI and MOV SS at once: a VM
 //!   exit with bit 31 set), 2 with a reserved bit in the event to inject (VMRESUME fails with
 //!   VMfailValid). See rust/vmx/entry_failure.rs.
+//! - `inject_no_true_controls=1`: set-up ignores the TRUE capability MSRs, as on a CPU whose
+//!   IA32_VMX_BASIC bit 55 is clear; the default-1 controls (CR3-load and CR3-store exiting) then
+//!   stay on, and every CR3 access exits. No Bochs model lacks the TRUE MSRs.
 
 use crate::{module_parameters, vcpu::Step};
 use kernel::{
@@ -51,4 +54,9 @@ pub(crate) fn user_entry_failure() -> Option<UserEntryFailure> {
         2 => Some(UserEntryFailure::EntryControl),
         _ => None,
     }
+}
+
+/// Whether set-up should act as if IA32_VMX_BASIC bit 55 were clear.
+pub(crate) fn no_true_controls() -> bool {
+    *module_parameters::inject_no_true_controls.value() != 0
 }

@@ -46,6 +46,10 @@ module! {
             default: 0,
             description: "Testing: a VMCALL in user mode makes the next VM entry fail: 1 guest state, 2 entry control (0: none)",
         },
+        inject_no_true_controls: u32 {
+            default: 0,
+            description: "Testing: 1 ignores the TRUE capability MSRs, as on CPUs without them (CR3 accesses then exit)",
+        },
     },
 }
 

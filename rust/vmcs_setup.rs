@@ -37,7 +37,8 @@ impl Shared {
     /// CPU was found to support VMX (capabilities are the same on every CPU of a system).
     pub(crate) fn new() -> Result<Self> {
         let basic = VmxBasic(hw::rdmsr(MSR_IA32_VMX_BASIC));
-        let (pin_msr, primary_msr, exit_msr, entry_msr) = if basic.has_true_controls() {
+        let true_controls = basic.has_true_controls() && !fault_injection::no_true_controls();
+        let (pin_msr, primary_msr, exit_msr, entry_msr) = if true_controls {
             (
                 MSR_IA32_VMX_TRUE_PINBASED_CTLS,
                 MSR_IA32_VMX_TRUE_PROCBASED_CTLS,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # requires: novmx
-# On a CPU without VMX (QEMU TCG), insmod fails with ENODEV and a message that says what to do.
+# On a CPU without VMX (QEMU TCG, or an old Bochs model), insmod fails with ENODEV and a message
+# that says what to do.
 . "$(dirname "$0")/lib.sh"
 rvmm_setup
 ktap_print_header

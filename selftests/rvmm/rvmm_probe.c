@@ -79,6 +79,10 @@ static const struct {
 	{ "mov-to-cr4", { 0x0f, 0x22, 0xe0 } },
 	{ "hlt", { 0xf4 } },
 	{ "cpuid", { 0x0f, 0xa2 } },
+	/* Exit-free where rvmm enables them (secondary controls); #UD in a guest where it does not. */
+	{ "rdtscp", { 0x0f, 0x01, 0xf9 } },
+	{ "invpcid", { 0x66, 0x0f, 0x38, 0x82, 0x04, 0x24 } },	/* invpcid (%rsp), %rax */
+	{ "xsaves", { 0x0f, 0xc7, 0x2c, 0x24 } },		/* xsaves (%rsp) */
 };
 
 static struct {
