@@ -16,9 +16,7 @@ use crate::{
         entry_failure::{self, Recovery, BLOCKING_BY_STI_OR_MOV_SS},
         exit_reason::*,
         fields::{self, Seg},
-        hypercall, msr, rip,
-        support::CR4_VMXE,
-        xcr,
+        hypercall, instruction_error, msr, rip, xcr,
     },
 };
 
@@ -108,6 +106,7 @@ static HANDLERS: [Handler; COUNT] = {
         table[vmx_instruction] = undefined_opcode;
         vmx_instruction += 1;
     }
+    table[VMXOFF] = vmxoff;
     table[INVEPT] = undefined_opcode;
     table[INVVPID] = undefined_opcode;
     table[VMFUNC] = undefined_opcode;
@@ -130,6 +129,20 @@ static HANDLERS: [Handler; COUNT] = {
 
 fn undefined_opcode(_: &mut GuestRegs, _: &Vcpu, _: u32) -> Next {
     inject(UD, None)
+}
+
+/// VMXOFF from the kernel: the CPU leaves VMX operation, as the kernel asked, and continues natively
+/// after the instruction with VMsucceed (SDM Vol. 3C, 31.3 "VMXOFF"; 31.2 for the flags). This is how
+/// the kernel's emergency code takes every CPU out of VMX on panic, kdump and emergency reboot.
+/// From user mode, #UD as on a CPU without VMX.
+fn vmxoff(regs: &mut GuestRegs, vcpu: &Vcpu, _: u32) -> Next {
+    if guest_cpl() != 0 {
+        return inject(UD, None);
+    }
+    let rflags = hw::vmread(fields::GUEST_RFLAGS);
+    hw::vmwrite_in_exit(fields::GUEST_RFLAGS, instruction_error::vm_succeed(rflags));
+    vcpu.leave_vmx(regs, next_rip(hw::vmread(fields::GUEST_RIP)));
+    Next::Natively
 }
 
 /// An exit rvmm does not expect: user code gets #UD, as from an instruction the CPU lacks; the
@@ -268,13 +281,10 @@ fn emulate_wrmsr(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
 fn emulate_cr_access(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     let access = cr_access::decode(hw::vmread(fields::EXIT_QUALIFICATION));
     match access {
+        // The kernel's own copy of CR4 lacks VMXE, so its writes clear it and exit.
         CrAccess::MovTo { cr: 4, gpr } => {
-            let value = regs.get(gpr);
-            // CR4.VMXE is reserved on a CPU without VMX: setting it faults.
-            if value & CR4_VMXE != 0 {
-                return inject(GP, Some(0));
-            }
-            hw::vmwrite_in_exit(fields::GUEST_CR4, value | CR4_VMXE);
+            let value = cr_access::cr4_after_write(regs.get(gpr));
+            hw::vmwrite_in_exit(fields::GUEST_CR4, value);
             hw::vmwrite_in_exit(fields::CR4_READ_SHADOW, value);
         }
         // CR3 and CR8 exits only happen where the CPU cannot turn their exiting controls off.

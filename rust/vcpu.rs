@@ -297,11 +297,14 @@ impl Vcpu {
         if shared.secondary & controls::PROC2_ENABLE_XSAVES != 0 {
             w(XSS_EXITING_BITMAP, 0)?;
         }
-        // The host owns CR4.VMXE; the guest reads it as 0 and cannot set it.
+        // The host owns CR4.VMXE, and the guest reads it as set, as it is: the kernel's emergency
+        // code (arch/x86/virt/hw.c, x86_vmx_emergency_disable_virtualization_cpu(), run on every CPU
+        // on panic, kdump and emergency reboot) executes VMXOFF only where a read of CR4 shows VMXE,
+        // and rvmm answers that VMXOFF by leaving VMX on the CPU (rust/exit.rs).
         w(CR0_GUEST_HOST_MASK, 0)?;
         w(CR0_READ_SHADOW, cr0)?;
         w(CR4_GUEST_HOST_MASK, CR4_VMXE)?;
-        w(CR4_READ_SHADOW, cr4 & !CR4_VMXE)?;
+        w(CR4_READ_SHADOW, cr4 | CR4_VMXE)?;
 
         // Guest state: this CPU as it runs now.
         w(GUEST_CR0, cr0)?;

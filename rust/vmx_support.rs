@@ -20,6 +20,7 @@ fn encode(verdict: Result<(), support::Unusable>) -> u32 {
         Err(support::Unusable::NoVmx) => 2,
         Err(support::Unusable::DisabledByFirmware) => 3,
         Err(support::Unusable::InUse) => 4,
+        Err(support::Unusable::Fred) => 5,
     }
 }
 
@@ -28,6 +29,7 @@ fn decode(code: u32) -> Option<support::Unusable> {
         2 => Some(support::Unusable::NoVmx),
         3 => Some(support::Unusable::DisabledByFirmware),
         4 => Some(support::Unusable::InUse),
+        5 => Some(support::Unusable::Fred),
         _ => None,
     }
 }
@@ -40,10 +42,12 @@ fn errno(reason: support::Unusable) -> Error {
             Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
         }
         support::Unusable::InUse => EBUSY,
+        // Not a property of the CPU but of how the kernel was booted.
+        support::Unusable::Fred => EINVAL,
     }
 }
 
-/// Checks this CPU (SDM Vol. 3C, 25.6 and 25.7).
+/// Checks this CPU (SDM Vol. 3C, 24.6 and 24.7).
 fn check_this_cpu() -> Result<(), support::Unusable> {
     let ecx = hw::cpuid(1, 0)[2];
     // IA32_FEATURE_CONTROL only exists where VMX or SMX does, so read it after the CPUID check.

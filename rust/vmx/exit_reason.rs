@@ -13,6 +13,7 @@ pub const GETSEC: usize = 11;
 pub const INVD: usize = 13;
 pub const VMCALL: usize = 18;
 pub const VMCLEAR: usize = 19;
+pub const VMXOFF: usize = 26;
 pub const VMXON: usize = 27;
 pub const CR_ACCESS: usize = 28;
 pub const MSR_READ: usize = 31;

@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! VM-instruction error numbers in words (Intel SDM Vol. 3C, 31.4).
+//! VM-instruction error numbers in words (Intel SDM Vol. 3C, 31.4), and the flags a VMX instruction
+//! leaves (31.2).
+
+/// CF, PF, AF, ZF, SF and OF: how a VMX instruction reports VMsucceed, VMfailInvalid, VMfailValid.
+const STATUS_FLAGS: u64 = 0x8d5;
+
+/// RFLAGS after a VMX instruction that succeeded: every status flag clear, the rest kept (31.2).
+pub fn vm_succeed(rflags: u64) -> u64 {
+    rflags & !STATUS_FLAGS
+}
 
 pub fn describe(error: u32) -> &'static str {
     match error {
@@ -36,6 +45,13 @@ pub fn describe(error: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vm_succeed_clears_only_the_status_flags() {
+        // IF, the reserved bit 1, CF, ZF and OF set: only IF and bit 1 stay.
+        assert_eq!(vm_succeed(0x200 | 0x2 | 0x1 | 0x40 | 0x800), 0x202);
+        assert_eq!(vm_succeed(!0), !0x8d5);
+    }
 
     #[test]
     fn known_and_unknown_numbers() {

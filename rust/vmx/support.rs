@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Whether this CPU lets us enter VMX operation (Intel SDM Vol. 3C, 25.6 "Discovering Support for
-//! VMX" and 25.7 "Enabling and Entering VMX Operation").
+//! Whether this CPU lets us enter VMX operation (Intel SDM Vol. 3C, 24.6 "Discovering Support for
+//! VMX" and 24.7 "Enabling and Entering VMX Operation").
 
 /// CPUID.1:ECX bit that advertises VMX.
 pub const CPUID1_ECX_VMX: u32 = 1 << 5;
@@ -13,6 +13,9 @@ pub const FEATURE_CONTROL_LOCKED: u64 = 1 << 0;
 pub const FEATURE_CONTROL_VMX_OUTSIDE_SMX: u64 = 1 << 2;
 /// CR4.VMXE: set while some software on this CPU is in VMX operation.
 pub const CR4_VMXE: u64 = 1 << 13;
+/// CR4.FRED: the kernel takes events through FRED instead of the IDT (Linux 6.9+, on by default in
+/// 7.2 where the CPU has it).
+pub const CR4_FRED: u64 = 1 << 32;
 
 /// Why VMX cannot be used on a CPU. Each maps to its own errno and advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,10 @@ pub enum Unusable {
     DisabledByFirmware,
     /// CR4.VMXE is already set: another hypervisor (such as kvm_intel) is in VMX operation.
     InUse,
+    /// The kernel runs with FRED. rvmm's host state and its way back to native execution (IRETQ)
+    /// assume the IDT: it loads no FRED host state (SDM Vol. 3C, 28.5.2 with "load FRED" off) and has
+    /// not been shown to work under FRED, so it refuses rather than guess.
+    Fred,
 }
 
 impl Unusable {
@@ -37,6 +44,9 @@ impl Unusable {
             }
             Unusable::InUse => {
                 "VMX is already in use (CR4.VMXE set) by another hypervisor: unload it first (e.g. rmmod kvm_intel)"
+            }
+            Unusable::Fred => {
+                "the kernel uses FRED (CR4.FRED set), which rvmm does not support yet: boot with fred=off"
             }
         }
     }
@@ -54,6 +64,9 @@ pub fn check(cpuid1_ecx: u32, feature_control: Option<u64>, cr4: u64) -> Result<
     }
     if cr4 & CR4_VMXE != 0 {
         return Err(Unusable::InUse);
+    }
+    if cr4 & CR4_FRED != 0 {
+        return Err(Unusable::Fred);
     }
     Ok(())
 }
@@ -107,11 +120,26 @@ mod tests {
     }
 
     #[test]
+    fn fred_is_refused_with_advice_to_turn_it_off() {
+        assert_eq!(
+            check(CPUID1_ECX_VMX, Some(USABLE_FC), 0x3406f0 | CR4_FRED),
+            Err(Unusable::Fred)
+        );
+        assert!(Unusable::Fred.advice().contains("fred=off"));
+        // Another hypervisor holding VMX is the first thing to fix; FRED comes after.
+        assert_eq!(
+            check(CPUID1_ECX_VMX, Some(USABLE_FC), CR4_VMXE | CR4_FRED),
+            Err(Unusable::InUse)
+        );
+    }
+
+    #[test]
     fn each_reason_has_its_own_advice() {
         let all = [
             Unusable::NoVmx,
             Unusable::DisabledByFirmware,
             Unusable::InUse,
+            Unusable::Fred,
         ];
         for (i, a) in all.iter().enumerate() {
             assert!(all[i + 1..].iter().all(|b| a.advice() != b.advice()));

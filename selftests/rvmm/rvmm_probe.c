@@ -12,6 +12,8 @@
  *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
  *   rvmm_probe CPU kexec KERNEL INITRD CMDLINE
  *                                         boot KERNEL with kexec_file_load(2); returns only on failure
+ *   rvmm_probe CPU kexec-crash KERNEL INITRD CMDLINE
+ *                                         load KERNEL as the crash kernel (KEXEC_FILE_ON_CRASH)
  *   rvmm_probe CPU write-partial FILE TEXT
  *                                         one write(2) of TEXT and the byte after it, which is unmapped;
  *                                         print the errno or the count written
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <asm/ldt.h>
+#include <linux/kexec.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
@@ -167,7 +170,8 @@ static int step_cpuid(void)
 	return 0;
 }
 
-static int kexec(const char *kernel, const char *initrd, const char *cmdline)
+/* Load KERNEL with kexec_file_load(2); FLAGS 0 boots it at once, KEXEC_FILE_ON_CRASH on a panic. */
+static int kexec(const char *kernel, const char *initrd, const char *cmdline, unsigned long flags)
 {
 	int kernel_fd = open(kernel, O_RDONLY), initrd_fd = open(initrd, O_RDONLY);
 
@@ -175,10 +179,12 @@ static int kexec(const char *kernel, const char *initrd, const char *cmdline)
 		perror("open");
 		return 1;
 	}
-	if (syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, strlen(cmdline) + 1, cmdline, 0)) {
+	if (syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, strlen(cmdline) + 1, cmdline, flags)) {
 		perror("kexec_file_load");
 		return 1;
 	}
+	if (flags)
+		return 0;
 	sync();
 	reboot(RB_KEXEC);
 	perror("reboot(RB_KEXEC)");
@@ -314,7 +320,7 @@ static int cpuid_at_64kib(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | write-partial FILE TEXT | cpuid-at-4gib | cpuid-at-64kib\n");
+	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | cpuid-at-4gib | cpuid-at-64kib\n");
 	return 2;
 }
 
@@ -366,7 +372,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[2], "kexec") && argc == 6)
-		return kexec(argv[3], argv[4], argv[5]);
+		return kexec(argv[3], argv[4], argv[5], 0);
+	if (!strcmp(argv[2], "kexec-crash") && argc == 6)
+		return kexec(argv[3], argv[4], argv[5], KEXEC_FILE_ON_CRASH);
 	if (!strcmp(argv[2], "write-partial") && argc == 5)
 		return write_partial(argv[3], argv[4]);
 	if (!strcmp(argv[2], "cpuid-at-4gib"))

@@ -52,7 +52,9 @@ ktap_print_msg "CR_ACCESS exits while 20 processes ran: $((after - before))"
 if [ "$cr3_exits_forced" = yes ]; then
 	ktap_check "CR3 loads exit, as this CPU requires, and are emulated" test $((after - before)) -gt 0
 else
-	ktap_check "no CR3 access exits: rvmm turned CR3 exiting off" test $((after - before)) -eq 0
+	# Each process loads CR3 at least twice. CR4 writes exit (the kernel's copy of CR4 lacks VMXE),
+	# such as the PGE toggles of a global TLB flush on CPUs without INVPCID, but they are rare.
+	ktap_check "fewer CR-access exits than processes: CR3 loads do not exit" test $((after - before)) -lt 20
 fi
 
 # The secondary controls that let the guest keep instructions the CPU has (SDM 25.6.2): without

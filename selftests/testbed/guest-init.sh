@@ -31,6 +31,10 @@ kexec)
 	# Boots the next kernel, suite kexecd, with kexec; returns only if that failed.
 	sh /selftests/rvmm/kexec_boot.sh
 	;;
+kdump | kdump-busy)
+	# Crashes into the crash kernel, suite kdumpd; returns only if that failed.
+	sh /selftests/rvmm/kdump_crash.sh "$suite"
+	;;
 *)
 	sh /selftests/rvmm/run_tests.sh "$suite"
 	;;

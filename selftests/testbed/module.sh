@@ -21,6 +21,7 @@ module_paths() {
 	SAMPLE_KO=$MODULE_WORK/samples/rvmm_ping.ko
 	BENCH_KO=$MODULE_WORK/bench/rvmm_bench.ko
 	NMI_TEST_KO=$MODULE_WORK/selftests-module/rvmm_nmi_test.ko
+	CRASH_TEST_KO=$MODULE_WORK/selftests-module/rvmm_crash_test.ko
 	PROBE_BIN=$MODULE_WORK/rvmm_probe
 }
 
