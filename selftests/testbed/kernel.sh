@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/sysroot.sh"
 KERNEL_RECIPE=1
 
 # Two test kernels: "default" (tinyconfig + kernel.config) and "hardened" (+ kernel-hardened.config:
-# mitigations, PTI, IBT, KASLR, lockdep). KERNEL_FLAVOR picks the one ensure_kernel provides.
+# mitigations, PTI, IBT, shadow stacks). KERNEL_FLAVOR picks the one ensure_kernel provides.
 KERNEL_FLAVOR=${KERNEL_FLAVOR:-default}
 
 # The config fragments of KERNEL_FLAVOR, in merge order, as paths in the checkout.
