@@ -10,6 +10,9 @@
 //!   entry fail: 1 with invalid guest state (RIP advanced, blocking by STI and MOV SS at once: a VM
 //!   exit with bit 31 set), 2 with a reserved bit in the event to inject (VMRESUME fails with
 //!   VMfailValid). See rust/vmx/entry_failure.rs.
+//! - `inject_capability_failure=K inject_cpu=C`: CPU C's VMX capability MSRs, as read at load, differ
+//!   from the other CPUs' (1: IA32_VMX_MISC bit 0 flipped) or one of them faults (2:
+//!   IA32_VMX_VMCS_ENUM), as on a system whose CPUs got different microcode or firmware settings;
 //! - `inject_no_true_controls=1`: set-up ignores the TRUE capability MSRs, as on a CPU whose
 //!   IA32_VMX_BASIC bit 55 is clear; the default-1 controls (CR3-load and CR3-store exiting) then
 //!   stay on, and every CR3 access exits. No Bochs model lacks the TRUE MSRs.
@@ -59,4 +62,17 @@ pub(crate) fn user_entry_failure() -> Option<UserEntryFailure> {
 /// Whether set-up should act as if IA32_VMX_BASIC bit 55 were clear.
 pub(crate) fn no_true_controls() -> bool {
     *module_parameters::inject_no_true_controls.value() != 0
+}
+
+/// `value`, as RDMSR of capability MSR `msr` returned it on CPU `cpu`, after what
+/// `inject_capability_failure` asks for. Called in IPI context: reads integers, no more.
+pub(crate) fn capability(cpu: u32, msr: u32, value: Option<u64>) -> Option<u64> {
+    if *module_parameters::inject_cpu.value() != cpu {
+        return value;
+    }
+    match (*module_parameters::inject_capability_failure.value(), msr) {
+        (1, 0x485) => value.map(|v| v ^ 1),
+        (2, 0x48a) => None,
+        _ => value,
+    }
 }

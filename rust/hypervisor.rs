@@ -8,7 +8,7 @@ use crate::{
     fault_injection, hotplug, hw,
     vcpu::{Step, Vcpu, INJECTED, VMFAIL_INVALID},
     vmcs_setup::Shared,
-    vmx::{hypercall, instruction_error},
+    vmx::{capabilities::Capabilities, hypercall, instruction_error},
 };
 use kernel::{
     cpu,
@@ -29,8 +29,12 @@ impl Hypervisor {
     /// Virtualizes every online CPU and follows CPU hotplug from then on. If any CPU fails, every
     /// CPU that succeeded is devirtualized, all memory is freed, and the error names the CPU, the
     /// step and the VM-instruction error.
-    pub(crate) fn start(counters: &ExitCounters, hotplug: &HotplugGuard) -> Result<KBox<Self>> {
-        let shared = Shared::new()?;
+    pub(crate) fn start(
+        capabilities: &Capabilities,
+        counters: &ExitCounters,
+        hotplug: &HotplugGuard,
+    ) -> Result<KBox<Self>> {
+        let shared = Shared::new(capabilities)?;
         fault_injection::allocation()?;
         let shared = KBox::new(shared, GFP_KERNEL)?;
         let possible = cpus::possible();

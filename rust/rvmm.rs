@@ -40,7 +40,11 @@ module! {
         },
         inject_cpu: u32 {
             default: 0,
-            description: "Testing: the CPU on which inject_step_failure applies",
+            description: "Testing: the CPU on which inject_step_failure or inject_capability_failure applies",
+        },
+        inject_capability_failure: u32 {
+            default: 0,
+            description: "Testing: inject_cpu's VMX capabilities 1 differ from the others', 2 cannot be read (0: none)",
         },
         inject_user_entry_failure: u32 {
             default: 0,
@@ -65,12 +69,12 @@ impl kernel::Module for Rvmm {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let start = Instant::<Monotonic>::now();
         let hotplug = cpus::HotplugGuard::lock();
-        vmx_support::check_online_cpus(&hotplug)?;
+        let (_, capabilities) = vmx_support::check_online_cpus(&hotplug)?;
 
         let counters = exit_counters::ExitCounters::new()?;
         fault_injection::allocation()?;
         let counters = KBox::new(counters, GFP_KERNEL)?;
-        let hypervisor = hypervisor::Hypervisor::start(&counters, &hotplug)?;
+        let hypervisor = hypervisor::Hypervisor::start(&capabilities, &counters, &hotplug)?;
         drop(hotplug);
         let exits_file = exits_file::ExitsFile::new(&counters);
         pr_info!(

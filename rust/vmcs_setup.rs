@@ -5,7 +5,7 @@
 
 use crate::{
     fault_injection, hw,
-    vmx::{controls::*, msr},
+    vmx::{capabilities::Capabilities, controls::*, msr},
 };
 use kernel::{page::Page, prelude::*};
 
@@ -24,19 +24,27 @@ pub(crate) struct Shared {
     pub(crate) host_cr3: u64,
 }
 
-/// Adjusts one control field, naming it when the CPU lacks a required bit.
-fn adjusted(name: &str, required: u32, optional: u32, capability_msr: u32) -> Result<u32> {
-    adjust(required, optional, hw::rdmsr(capability_msr)).map_err(|missing| {
+/// Adjusts one control field, naming it when the CPU lacks a required bit. A capability MSR the CPU
+/// does not have allows nothing.
+fn adjusted(
+    caps: &Capabilities,
+    name: &str,
+    required: u32,
+    optional: u32,
+    capability_msr: u32,
+) -> Result<u32> {
+    adjust(required, optional, caps.get(capability_msr).unwrap_or(0)).map_err(|missing| {
         pr_err!("the CPU cannot set {name} bits {missing:#x}; rvmm needs a CPU with them\n");
         ENODEV
     })
 }
 
 impl Shared {
-    /// Reads the capability MSRs and builds the shared pages. Runs in process context, after every
-    /// CPU was found to support VMX (capabilities are the same on every CPU of a system).
-    pub(crate) fn new() -> Result<Self> {
-        let basic = VmxBasic(hw::rdmsr(MSR_IA32_VMX_BASIC));
+    /// Adjusts the controls to the capabilities every CPU reported (the same on all, checked) and
+    /// builds the shared pages. Runs in process context.
+    pub(crate) fn new(caps: &Capabilities) -> Result<Self> {
+        let cap = |index: u32| caps.get(index).unwrap_or(0);
+        let basic = VmxBasic(cap(MSR_IA32_VMX_BASIC));
         let true_controls = basic.has_true_controls() && !fault_injection::no_true_controls();
         let (pin_msr, primary_msr, exit_msr, entry_msr) = if true_controls {
             (
@@ -54,14 +62,16 @@ impl Shared {
             )
         };
         // No exits but the ones the SDM makes unconditional, MSR reads in the bitmap and CR4.VMXE.
-        let pin = adjusted("pin-based", 0, 0, pin_msr)?;
+        let pin = adjusted(caps, "pin-based", 0, 0, pin_msr)?;
         let primary = adjusted(
+            caps,
             "processor-based",
             PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
             0,
             primary_msr,
         )?;
         let secondary = adjusted(
+            caps,
             "secondary processor-based",
             0,
             PROC2_ENABLE_RDTSCP
@@ -71,12 +81,14 @@ impl Shared {
             MSR_IA32_VMX_PROCBASED_CTLS2,
         )?;
         let exit = adjusted(
+            caps,
             "VM-exit",
             EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS,
             0,
             exit_msr,
         )?;
         let entry = adjusted(
+            caps,
             "VM-entry",
             ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_DEBUG_CONTROLS,
             0,
@@ -106,14 +118,8 @@ impl Shared {
             secondary,
             exit,
             entry,
-            cr0_fixed: (
-                hw::rdmsr(MSR_IA32_VMX_CR0_FIXED0),
-                hw::rdmsr(MSR_IA32_VMX_CR0_FIXED1),
-            ),
-            cr4_fixed: (
-                hw::rdmsr(MSR_IA32_VMX_CR4_FIXED0),
-                hw::rdmsr(MSR_IA32_VMX_CR4_FIXED1),
-            ),
+            cr0_fixed: (cap(MSR_IA32_VMX_CR0_FIXED0), cap(MSR_IA32_VMX_CR0_FIXED1)),
+            cr4_fixed: (cap(MSR_IA32_VMX_CR4_FIXED0), cap(MSR_IA32_VMX_CR4_FIXED1)),
             msr_bitmap_phys: hw::page_phys(&msr_bitmap),
             _msr_bitmap: msr_bitmap,
             host_cr3: host_pgd.phys(),

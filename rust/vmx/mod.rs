@@ -5,6 +5,7 @@
 //! This file is both the `vmx` module of the kernel crate and the root of the host crate that
 //! `cargo test` builds, so everything below it uses `core` only.
 
+pub mod capabilities;
 pub mod controls;
 pub mod cpuid;
 pub mod cr_access;

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 rvmm_setup
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 13
 
 msr() { $PROBE 0 rdmsr "$1"; }
 bit() { [ $((($1 >> $2) & 1)) = 1 ] && echo yes || echo no; }
@@ -69,6 +69,27 @@ ktap_check "the kernel's RDTSCP, INVPCID and XSAVES behave as natively (${kernel
 ktap_check "rmmod succeeds" rmmod rvmm
 ! under_rvmm 0
 ktap_check "CPU0 is native again" test $? = 0
+
+# Every CPU must report the same capabilities, and each must read, as rvmm builds one set of controls
+# for all (inject_capability_failure makes the last CPU's differ, or one of them fault, as after a
+# microcode or firmware update that reached only some CPUs).
+last=$(online_cpus | tail -1)
+refused_naming() { contains "$1" 'Input/output error' && contains "$(dmesg)" "$2"; }
+if [ "$(online_cpus | wc -l)" -ge 2 ]; then
+	out=$(insmod "$RVMM_KO" inject_capability_failure=1 inject_cpu="$last" 2>&1)
+	ktap_print_msg "CPU$last's IA32_VMX_MISC differs: $out"
+	ktap_check "CPUs with different capabilities: insmod fails with EIO, naming the CPU and the MSR" \
+		refused_naming "$out" "CPU$last reports IA32_VMX_MISC \(0x485\)"
+else
+	ktap_test_skip "CPUs with different capabilities: needs two CPUs"
+fi
+out=$(insmod "$RVMM_KO" inject_capability_failure=2 inject_cpu="$last" 2>&1)
+ktap_print_msg "CPU$last's IA32_VMX_VMCS_ENUM faults: $out"
+ktap_check "a capability MSR that faults: insmod fails with EIO, naming it" \
+	refused_naming "$out" "CPU$last: reading IA32_VMX_VMCS_ENUM \(0x48a\) faulted"
+no_cpu_under_rvmm=true
+for c in $(online_cpus); do under_rvmm "$c" && no_cpu_under_rvmm=false; done
+ktap_check "no CPU is left under rvmm, and rvmm is not loaded" sh -c "$no_cpu_under_rvmm && ! grep -q '^rvmm ' /proc/modules"
 
 # As on a CPU without the TRUE MSRs: CR3-load and -store exiting stay on, and rvmm emulates each
 # MOV to and from CR3 (with PCIDs, bit 63 of the source is not part of CR3: SDM Vol. 3A, 4.10.4.1).
