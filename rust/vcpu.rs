@@ -208,8 +208,8 @@ impl Vcpu {
         {
             return self.fail(Step::FixedBits, 0);
         }
-        // SAFETY: VMXE is a bit the kernel does not track (its CR4 shadow never has it), and the
-        // guest sees it clear through the CR4 read shadow.
+        // SAFETY: VMXE is a bit the kernel does not track (its CR4 shadow never has it); the guest
+        // reads it as set through the CR4 read shadow, which only its emergency code acts on.
         unsafe { hw::write_cr4(cr4 | CR4_VMXE) };
         let outside_vmx = |this: &Self, step, error| {
             this.fail(step, error);
@@ -224,12 +224,15 @@ impl Vcpu {
         if let Err(fail) = unsafe { hw::vmxon(hw::page_phys(&self.vmxon)) } {
             return outside_vmx(self, Step::Vmxon, fail_code(fail));
         }
+        let vmcs = hw::page_phys(&self.vmcs);
         let in_root = |this: &Self, step, error| {
+            // SAFETY: in VMX root operation; the VMCS is ours. Clearing one that is not active (a
+            // failed VMPTRLD) does no harm; its data goes to memory before VMXOFF (25.11.1).
+            let _ = unsafe { hw::vmclear(vmcs) };
             // SAFETY: this CPU is in VMX root operation and its VMCS will not be used again.
             unsafe { hw::vmxoff() };
             outside_vmx(this, step, error);
         };
-        let vmcs = hw::page_phys(&self.vmcs);
         // SAFETY: in VMX root operation; the VMCS region is ours, with its revision id.
         if let Err(fail) = unsafe { hw::vmclear(vmcs) } {
             return in_root(self, Step::Vmclear, fail_code(fail));
@@ -427,7 +430,13 @@ impl Vcpu {
             cr3 & !(1 << 11 | 1 << 12)
         };
 
-        // SAFETY: nothing uses this CPU's VMCS after this point: the exit stub resumes natively.
+        // Written back to memory and inactive before VMX operation ends (SDM Vol. 3C, 25.11.1), as
+        // KVM does: the page is freed at unload. Nothing uses this CPU's VMCS after this point:
+        // the exit stub resumes natively.
+        // SAFETY: in root mode; the VMCS is this CPU's own, current one, and every field needed
+        // was read above.
+        let _ = unsafe { hw::vmclear(hw::page_phys(&self.vmcs)) };
+        // SAFETY: as above.
         unsafe { hw::vmxoff() };
         self.running.store(0, Relaxed);
         // SAFETY: each value is the guest's, i.e. the kernel's own state before this exit; CR4 loses
