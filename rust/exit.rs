@@ -10,7 +10,7 @@ use crate::{
     hw,
     vcpu::Vcpu,
     vmx::{
-        controls::ENTRY_IA32E_MODE_GUEST,
+        controls::{self, ENTRY_IA32E_MODE_GUEST},
         cpuid,
         cr_access::{self, CrAccess},
         entry_failure::{self, Recovery, BLOCKING_BY_STI_OR_MOV_SS},
@@ -227,9 +227,14 @@ fn inject(vector: u8, error_code: Option<u32>) -> Next {
     Next::Resume
 }
 
-/// Delivers an exception or NMI that exited back to the guest, unchanged.
+/// Delivers an exception or NMI that exited back to the guest, unchanged. None exits with rvmm's
+/// controls (exception bitmap 0, no #PF exits); this keeps the guest whole if one ever does.
 fn reflect_event() -> Next {
     let info = hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32;
+    if info & 0x7ff == HARDWARE_EXCEPTION | controls::PAGE_FAULT {
+        // SAFETY: a #PF is delivered below, for the address the exit qualification holds.
+        unsafe { hw::write_cr2(hw::vmread(fields::EXIT_QUALIFICATION)) };
+    }
     // Keep vector, type, error-code and valid bits; bit 12 (NMI unblocking) is reserved on entry.
     hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, (info & 0x8000_0fff).into());
     if info & DELIVER_ERROR_CODE != 0 {

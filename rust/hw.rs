@@ -70,6 +70,17 @@ control_register!(read_cr4, write_cr4, "cr4");
 control_register!(read_cr8, write_cr8, "cr8");
 control_register!(read_dr7, write_dr7, "dr7");
 
+/// Sets CR2, the faulting address a page-fault handler reads.
+///
+/// # Safety
+///
+/// A #PF is about to be delivered to the guest for address `value` (which a #PF that exits leaves
+/// in the exit qualification, not in CR2: SDM Vol. 3C, 28.1).
+pub(crate) unsafe fn write_cr2(value: u64) {
+    // SAFETY: by the caller's contract, the value the CPU would have written on delivery.
+    unsafe { asm!("mov cr2, {}", in(reg) value, options(nostack, preserves_flags)) };
+}
+
 /// A descriptor-table register (GDTR or IDTR) as SGDT/SIDT store it.
 #[repr(C, packed)]
 #[derive(Clone, Copy, Default)]

@@ -286,8 +286,11 @@ impl Vcpu {
         w(SECONDARY_PROC_CONTROLS, shared.secondary.into())?;
         w(EXIT_CONTROLS, shared.exit.into())?;
         w(ENTRY_CONTROLS, shared.entry.into())?;
+        let (exception_bitmap, pf_mask, pf_match) = controls::NO_EXCEPTION_EXITS;
+        w(EXCEPTION_BITMAP, exception_bitmap.into())?;
+        w(PAGE_FAULT_ERROR_CODE_MASK, pf_mask.into())?;
+        w(PAGE_FAULT_ERROR_CODE_MATCH, pf_match.into())?;
         for field in [
-            EXCEPTION_BITMAP,
             CR3_TARGET_COUNT,
             EXIT_MSR_STORE_COUNT,
             EXIT_MSR_LOAD_COUNT,

@@ -69,6 +69,14 @@ pub fn adjust(required: u32, optional: u32, capability: u64) -> Result<u32, u32>
     }
 }
 
+/// The vector of a page fault, whose bit in the exception bitmap works with the page-fault
+/// error-code mask and match (SDM Vol. 3C, 25.6.3).
+pub const PAGE_FAULT: u32 = 14;
+
+/// The exception bitmap and the page-fault error-code mask and match rvmm writes: no exception
+/// exits, #PF included. VMCLEAR leaves the fields undefined, so all three are written.
+pub const NO_EXCEPTION_EXITS: (u32, u32, u32) = (0, 0, 0);
+
 /// Whether `value` satisfies the FIXED0/FIXED1 pair for CR0 or CR4 in VMX operation (A.7, A.8).
 pub fn satisfies_fixed(value: u64, fixed0: u64, fixed1: u64) -> bool {
     value & fixed0 == fixed0 && value & !fixed1 == 0
@@ -77,6 +85,34 @@ pub fn satisfies_fixed(value: u64, fixed0: u64, fixed1: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether a #PF with error code `error_code` exits (25.6.3): with bit 14 of the exception
+    /// bitmap set, if `error_code & mask == match_value`; with it clear, if they differ.
+    fn page_fault_exits(bitmap: u32, mask: u32, match_value: u32, error_code: u32) -> bool {
+        let matches = error_code & mask == match_value;
+        if bitmap & (1 << PAGE_FAULT) != 0 {
+            matches
+        } else {
+            !matches
+        }
+    }
+
+    #[test]
+    fn no_page_fault_exits_with_rvmms_bitmap_mask_and_match() {
+        let (bitmap, mask, match_value) = NO_EXCEPTION_EXITS;
+        assert_eq!(bitmap, 0, "no other exception exits either");
+        for error_code in [0, 1, 2, 3, 4, 5, 7, 0x10, 0x20, 0x8000, 0x1f] {
+            assert!(
+                !page_fault_exits(bitmap, mask, match_value, error_code),
+                "{error_code:#x}"
+            );
+        }
+        // A match field left at a stale nonzero value would make every #PF exit.
+        assert!(page_fault_exits(0, 0, 1, 0x7));
+        // Bit 14 set: exit exactly when the masked code matches.
+        assert!(page_fault_exits(1 << PAGE_FAULT, 0x1, 0x1, 0x3));
+        assert!(!page_fault_exits(1 << PAGE_FAULT, 0x1, 0x1, 0x2));
+    }
 
     fn cap(must_be_one: u32, may_be_one: u32) -> u64 {
         (may_be_one as u64) << 32 | must_be_one as u64
