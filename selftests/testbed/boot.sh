@@ -174,10 +174,18 @@ boot() {
 # TIMEOUT seconds. Its exit status says little (Bochs exits non-zero on power-off): the
 # guest's own "finished" line on the serial console, checked by the caller, is what counts.
 run_guest() {
-	local timeout=$1 serial=$2 pid waited=0 panics
+	local timeout=$1 serial=$2 pid waited=0 panics lock
 	shift 2
-	(IN_SYSROOT_EXEC=exec in_sysroot timeout "$timeout" "$@" </dev/null) &
+	# One emulator starts at a time: two Bochs starting in the same second race for a VNC port,
+	# and one of them can die at once (exit 139). Held until this one's guest writes to its console.
+	exec {lock}>"$RVMM_WORK/emulator-start.lock"
+	flock "$lock"
+	# The emulator must not inherit the lock.
+	(exec {lock}>&- && IN_SYSROOT_EXEC=exec in_sysroot timeout "$timeout" "$@" </dev/null) &
 	pid=$!
+	while kill -0 "$pid" 2>/dev/null && [ ! -s "$serial" ] && [ $((waited += 1)) -le 30 ]; do sleep 1; done
+	waited=0
+	exec {lock}>&-
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		# A guest that finished gets a few seconds to power off; a panicked one none (Bochs would reboot).
