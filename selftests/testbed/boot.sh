@@ -176,9 +176,10 @@ boot() {
 run_guest() {
 	local timeout=$1 serial=$2 pid waited=0 panics lock
 	shift 2
-	# One emulator starts at a time: two Bochs starting in the same second race for a VNC port,
-	# and one of them can die at once (exit 139). Held until this one's guest writes to its console.
-	exec {lock}>"$RVMM_WORK/emulator-start.lock"
+	# One emulator starts at a time on this machine, whichever checkout starts it: two Bochs starting
+	# in the same second race for a VNC port, and one of them can die at once (exit 139). Held until
+	# this one's guest writes to its console.
+	exec {lock}>"$RVMM_CACHE/emulator-start.lock"
 	flock "$lock"
 	# The emulator must not inherit the lock.
 	(exec {lock}>&- && IN_SYSROOT_EXEC=exec in_sysroot timeout "$timeout" "$@" </dev/null) &
