@@ -4,6 +4,7 @@
  * bindings lack, so Rust cannot call them.
  */
 #include <linux/debugfs.h>
+#include <linux/irq_work.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
@@ -94,6 +95,35 @@ void rvmm_load_gs_selector(u16 selector)
 	rdmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
 	load_gs_index(selector);
 	wrmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+}
+
+/*
+ * A CPU that rvmm handed to another hypervisor (rust/vcpu.rs, hand_over) says so once it takes
+ * interrupts again: in root mode nothing may print, and irq_work_queue() is NMI-safe.
+ */
+void rvmm_report_yield(void);
+void rvmm_sync_yield_reports(void);
+
+static void report_yield(struct irq_work *work)
+{
+	pr_warn("rvmm: CPU%d: another hypervisor (such as kvm_intel) is taking VMX over, so rvmm left this CPU to it; unload one of them (rmmod rvmm) and load only one at a time\n",
+		smp_processor_id());
+}
+
+static DEFINE_PER_CPU(struct irq_work, yield_report) = IRQ_WORK_INIT_HARD(report_yield);
+
+void rvmm_report_yield(void)
+{
+	irq_work_queue(this_cpu_ptr(&yield_report));
+}
+
+/* Before unload: no report may still be queued to run in this module's text. */
+void rvmm_sync_yield_reports(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		irq_work_sync(per_cpu_ptr(&yield_report, cpu));
 }
 
 /*

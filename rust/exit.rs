@@ -4,11 +4,13 @@
 //! kernel, which may hold any lock: nothing here locks, sleeps, allocates or prints (SDM Vol. 3C,
 //! chapter 26 lists which exits happen; Appendix C numbers them).
 
+use kernel::sync::atomic::{Atomic, Relaxed};
+
 use crate::{
     fault_injection,
     guest_regs::GuestRegs,
     hw,
-    vcpu::Vcpu,
+    vcpu::{Vcpu, VmxOwner},
     vmx::{
         controls::{self, ENTRY_IA32E_MODE_GUEST},
         cpuid,
@@ -16,7 +18,9 @@ use crate::{
         entry_failure::{self, Recovery, BLOCKING_BY_STI_OR_MOV_SS},
         exit_reason::*,
         fields::{self, Seg},
-        hypercall, instruction_error, msr, rip, xcr,
+        hypercall, instruction_error, msr, rip,
+        single_step::{self, PENDING_SINGLE_STEP},
+        xcr,
     },
 };
 
@@ -29,9 +33,6 @@ const VALID: u32 = 1 << 31;
 /// Activity states "active" and "wait-for-SIPI" (SDM 25.4.2).
 const ACTIVE: u64 = 0;
 const WAIT_FOR_SIPI: u64 = 3;
-const RFLAGS_TF: u64 = 1 << 8;
-/// Pending debug exceptions: BS, a single-step trap (SDM 25.4.2).
-const PENDING_SINGLE_STEP: u64 = 1 << 14;
 
 /// What the exit stub does next.
 #[repr(u64)]
@@ -107,6 +108,7 @@ static HANDLERS: [Handler; COUNT] = {
         vmx_instruction += 1;
     }
     table[VMXOFF] = vmxoff;
+    table[VMXON] = vmxon;
     table[INVEPT] = undefined_opcode;
     table[INVVPID] = undefined_opcode;
     table[VMFUNC] = undefined_opcode;
@@ -141,7 +143,31 @@ fn vmxoff(regs: &mut GuestRegs, vcpu: &Vcpu, _: u32) -> Next {
     }
     let rflags = hw::vmread(fields::GUEST_RFLAGS);
     hw::vmwrite_in_exit(fields::GUEST_RFLAGS, instruction_error::vm_succeed(rflags));
-    vcpu.leave_vmx(regs, next_rip(hw::vmread(fields::GUEST_RIP)));
+    vcpu.leave_vmx(
+        regs,
+        next_rip(hw::vmread(fields::GUEST_RIP)),
+        VmxOwner::Nobody,
+    );
+    Next::Natively
+}
+
+/// Set once rvmm gave a CPU to another hypervisor: the other CPUs follow (see [`vmxon`]).
+static HANDING_OVER: Atomic<u32> = Atomic::new(0);
+
+/// VMXON from the kernel: another hypervisor that saw VMX in CPUID before rvmm hid it (kvm_intel
+/// loading while rvmm loads) wants this CPU. The kernel may leave rvmm at any time (VMXOFF), so it
+/// may also take VMX over: rvmm leaves VMX operation with CR4.VMXE set, as the kernel set it for
+/// its VMXON, and the VMXON runs again natively. A #UD instead would make KVM warn and fail. The
+/// other CPUs follow at their next CPUID leaf 1, with which KVM checks each CPU for VMX before
+/// its VMXON there (see [`emulate_cpuid`]): one hypervisor ends up on every CPU, not each on some.
+/// From user mode, #UD as on a CPU without VMX.
+fn vmxon(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
+    if guest_cpl() != 0 {
+        return inject(UD, None);
+    }
+    HANDING_OVER.store(1, Relaxed);
+    let rip = hw::vmread(fields::GUEST_RIP);
+    vcpu.hand_over(regs, reason, rip, VmxOwner::Kernel);
     Next::Natively
 }
 
@@ -193,13 +219,16 @@ fn next_rip(rip: u64) -> u64 {
 
 /// Completes the exiting instruction as executing it would have: advance RIP, end an STI/MOV SS
 /// interrupt shadow, and, if the guest is single-stepping, raise the single-step trap the
-/// instruction owes it (the CPU delivers it after VM entry, setting DR6.BS).
+/// instruction owes it (the CPU delivers it after VM entry, setting DR6.BS; rust/vmx/single_step.rs
+/// says when one is owed).
 #[inline(always)]
 fn skip_instruction(vcpu: &Vcpu) -> Next {
     let rip = hw::vmread(fields::GUEST_RIP);
     vcpu.entry_undo.skipped_from(rip);
     hw::vmwrite_in_exit(fields::GUEST_RIP, next_rip(rip));
-    if hw::vmread(fields::GUEST_RFLAGS) & RFLAGS_TF != 0 {
+    if single_step::trap_owed(hw::vmread(fields::GUEST_RFLAGS), || {
+        hw::vmread(fields::GUEST_IA32_DEBUGCTL)
+    }) {
         let pending = hw::vmread(fields::GUEST_PENDING_DEBUG_EXCEPTIONS);
         hw::vmwrite_in_exit(
             fields::GUEST_PENDING_DEBUG_EXCEPTIONS,
@@ -251,6 +280,13 @@ fn guest_cpl() -> u64 {
 
 fn emulate_cpuid(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
+    if leaf == 1 && HANDING_OVER.load(Relaxed) != 0 {
+        // Another hypervisor took a CPU and checks this one for VMX: it gets this one too, and
+        // the CPUID runs again natively, showing VMX.
+        let rip = hw::vmread(fields::GUEST_RIP);
+        vcpu.hand_over(regs, CPUID as u32, rip, VmxOwner::Nobody);
+        return Next::Natively;
+    }
     let [eax, ebx, ecx, edx] = cpuid::answer(leaf, || hw::cpuid(leaf, subleaf));
     regs.rax = eax.into();
     regs.rbx = ebx.into();
@@ -330,7 +366,11 @@ fn hypercall(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
         hypercall::Call::Ping => regs.rax = hypercall::VERSION,
         hypercall::Call::Devirtualize => {
             regs.rax = 0;
-            vcpu.leave_vmx(regs, next_rip(hw::vmread(fields::GUEST_RIP)));
+            vcpu.leave_vmx(
+                regs,
+                next_rip(hw::vmread(fields::GUEST_RIP)),
+                VmxOwner::Nobody,
+            );
             return Next::Natively;
         }
         hypercall::Call::Unknown => regs.rax = hypercall::UNKNOWN_FUNCTION,

@@ -16,6 +16,11 @@ use kernel::{
     time::{Instant, Monotonic},
 };
 
+extern "C" {
+    // asm/shim.c
+    fn rvmm_sync_yield_reports();
+}
+
 pub(crate) struct Hypervisor {
     shared: KBox<Shared>,
     /// Indexed by CPU id; `Some` for every possible CPU, so that one coming online later finds its
@@ -71,7 +76,7 @@ impl Hypervisor {
             // Under the caller's hotplug lock: dropping `this` would take it a second time.
             this.devirtualize(hotplug);
             pr_err!("rolled back: no CPU is left in VMX operation\n");
-            return Err(EIO);
+            return Err(if step == Step::InUse { EBUSY } else { EIO });
         }
         match hotplug::Registration::new(&this, hotplug) {
             Ok(registration) => this.hotplug = Some(registration),
@@ -90,6 +95,12 @@ impl Hypervisor {
             return Ok(());
         };
         cpus::on_cpu(id, &|| vcpu.launch(&self.shared, id))?;
+        if let Some((Step::InUse, _)) = vcpu.failure() {
+            // rvmm gave the other CPUs to another hypervisor, which comes first (its hotplug
+            // state runs before rvmm's): blocking this CPU would only break it.
+            pr_warn!("CPU{id} comes online under another hypervisor; rvmm stays off it\n");
+            return Ok(());
+        }
         if let Some((step, error)) = vcpu.failure() {
             report(id as usize, step, error, 1);
             pr_err!("CPU{id} stays offline: rvmm must run on every online CPU\n");
@@ -168,6 +179,10 @@ fn leave(vcpu: &Vcpu) {
 /// Logs why set-up failed on CPU `id` (and on `count` CPUs in all).
 fn report(id: usize, step: Step, error: u32, count: usize) {
     match (step, error) {
+        (Step::InUse, _) => pr_err!(
+            "CPU{id}: another hypervisor (such as kvm_intel) entered VMX operation while rvmm was loading \
+             ({count} CPU(s)); unload it first (rmmod kvm_intel)\n"
+        ),
         (Step::FixedBits, _) => pr_err!(
             "CPU{id}: CR0/CR4 do not meet the VMX fixed-bit requirements ({count} CPU(s) failed)\n"
         ),
@@ -208,7 +223,12 @@ impl Drop for Hypervisor {
                 start.elapsed().as_micros_ceil()
             );
         }
+        // SAFETY: process context; waits for the reports of CPUs handed to another hypervisor.
+        unsafe { rvmm_sync_yield_reports() };
         for (id, vcpu) in self.iter() {
+            if vcpu.yielded() {
+                continue;
+            }
             if vcpu.stopped_by() != 0 {
                 pr_warn!(
                     "CPU{id} had left VMX on its own after exit reason {:#x}\n",

@@ -25,6 +25,8 @@ extern "C" {
     // asm/vmx.S
     fn rvmm_launch() -> u64;
     fn rvmm_vmexit();
+    // asm/shim.c
+    fn rvmm_report_yield();
 }
 
 const HOST_STACK_SIZE: usize = 16 * 1024;
@@ -44,6 +46,8 @@ pub(crate) enum Step {
     Vmlaunch,
     /// VM entry failed a guest-state check and the CPU left VMX operation (SDM 27.8).
     GuestState,
+    /// Another hypervisor entered VMX operation on this CPU first (CR4.VMXE set).
+    InUse,
 }
 
 impl Step {
@@ -56,6 +60,7 @@ impl Step {
             Step::Vmwrite => "VMWRITE",
             Step::Vmlaunch => "VMLAUNCH",
             Step::GuestState => "VM entry (guest state)",
+            Step::InUse => "VMX ownership check",
         }
     }
 
@@ -68,6 +73,7 @@ impl Step {
             Step::Vmwrite,
             Step::Vmlaunch,
             Step::GuestState,
+            Step::InUse,
         ]
         .into_iter()
         .find(|s| *s as u32 == value)
@@ -98,6 +104,8 @@ pub(crate) struct Vcpu {
     failure: Atomic<u64>,
     /// The exit reason (with bit 31 for a failed VM entry) that made rvmm leave this CPU on its own.
     stopped_by: Atomic<u32>,
+    /// 1 once rvmm handed this CPU to another hypervisor.
+    yielded: Atomic<u32>,
     /// What the last exit handler changed that a failed VM entry into user mode puts back.
     pub(crate) entry_undo: EntryUndo,
     /// RIP, CS, RFLAGS, RSP, SS: the IRET frame the exit stub resumes the guest natively with.
@@ -144,6 +152,7 @@ impl Vcpu {
                 running: Atomic::new(0),
                 failure: Atomic::new(0),
                 stopped_by: Atomic::new(0),
+                yielded: Atomic::new(0),
                 entry_undo: EntryUndo::new(),
                 iret_frame: UnsafeCell::new([0; 5]),
             },
@@ -201,6 +210,12 @@ impl Vcpu {
         self.failure.store(0, Relaxed);
         let cr0 = hw::read_cr0();
         let cr4 = hw::read_cr4();
+        // Checked again here, where nothing can come between the check and VMXON: another
+        // hypervisor (kvm_intel loading at the same time) may have set VMXE since the load-time
+        // check, and VMXON would then fail, or succeed under its feet before its own VMXON.
+        if cr4 & CR4_VMXE != 0 {
+            return self.fail(Step::InUse, 0);
+        }
         let (fixed0, fixed1) = shared.cr0_fixed;
         let (fixed4_0, fixed4_1) = shared.cr4_fixed;
         if !controls::satisfies_fixed(cr0, fixed0, fixed1)
@@ -386,7 +401,8 @@ impl Vcpu {
     /// Leaves VMX operation in root mode and arranges for the exit stub to resume the guest's code
     /// natively at `resume_rip`, with every register the kernel had (SDM Vol. 3C, 28.5 lists what
     /// a VM exit changed), at whatever privilege level it ran. Called on this CPU in root mode.
-    pub(crate) fn leave_vmx(&self, regs: &mut GuestRegs, resume_rip: u64) {
+    /// `next` says who uses VMX on this CPU afterwards, and so whether CR4.VMXE stays set.
+    pub(crate) fn leave_vmx(&self, regs: &mut GuestRegs, resume_rip: u64, next: VmxOwner) {
         use fields::*;
         let r = hw::vmread;
         let rsp = r(GUEST_RSP);
@@ -442,10 +458,15 @@ impl Vcpu {
         // SAFETY: as above.
         unsafe { hw::vmxoff() };
         self.running.store(0, Relaxed);
-        // SAFETY: each value is the guest's, i.e. the kernel's own state before this exit; CR4 loses
-        // only VMXE, which the kernel never set. The tables and selectors are the ones it used.
+        let cr4 = match next {
+            VmxOwner::Nobody => cr4 & !CR4_VMXE,
+            VmxOwner::Kernel => cr4 | CR4_VMXE,
+        };
+        // SAFETY: each value is the guest's, i.e. the kernel's own state before this exit; CR4
+        // loses VMXE unless the kernel set it for its own VMXON. The tables and selectors are the
+        // ones it used.
         unsafe {
-            hw::write_cr4(cr4 & !CR4_VMXE);
+            hw::write_cr4(cr4);
             hw::write_cr0(cr0);
             hw::write_cr3(cr3);
             hw::load_descriptor_tables(gdt, idt);
@@ -470,8 +491,33 @@ impl Vcpu {
     /// same condition as it would without rvmm.
     pub(crate) fn stop(&self, regs: &mut GuestRegs, reason: u32, rip: u64) {
         self.stopped_by.store(reason, Relaxed);
-        self.leave_vmx(regs, rip);
+        self.leave_vmx(regs, rip, VmxOwner::Nobody);
     }
+
+    /// Hands this CPU to another hypervisor in the kernel (see `vmxon` in rust/exit.rs): rvmm
+    /// leaves VMX operation, CR4.VMXE set or not as `next` says, and the guest executes the
+    /// exiting instruction again, natively, at `rip`.
+    pub(crate) fn hand_over(&self, regs: &mut GuestRegs, reason: u32, rip: u64, next: VmxOwner) {
+        self.stopped_by.store(reason, Relaxed);
+        self.yielded.store(1, Relaxed);
+        self.leave_vmx(regs, rip, next);
+        // SAFETY: NMI-safe (an irq_work, lock-free): the message is printed once this CPU takes
+        // interrupts again, outside root mode.
+        unsafe { rvmm_report_yield() };
+    }
+
+    /// Whether this CPU was handed to another hypervisor (see [`Vcpu::hand_over`]).
+    pub(crate) fn yielded(&self) -> bool {
+        self.yielded.load(Relaxed) != 0
+    }
+}
+
+/// Who is in VMX operation on a CPU after rvmm leaves it.
+#[derive(Clone, Copy)]
+pub(crate) enum VmxOwner {
+    Nobody,
+    /// Another hypervisor in the kernel, which has set CR4.VMXE for its VMXON.
+    Kernel,
 }
 
 /// What an exit handler changed in a user-mode guest's state, for a retry after a failed VM entry

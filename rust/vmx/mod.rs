@@ -18,5 +18,6 @@ pub mod instruction_error;
 pub mod msr;
 pub mod rip;
 pub mod segment;
+pub mod single_step;
 pub mod support;
 pub mod xcr;

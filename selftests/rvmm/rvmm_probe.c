@@ -17,6 +17,10 @@
  *   rvmm_probe CPU write-partial FILE TEXT
  *                                         one write(2) of TEXT and the byte after it, which is unmapped;
  *                                         print the errno or the count written
+ *   rvmm_probe CPU load-race FIRST SECOND DELAY_US
+ *                                         load module FIRST here and, DELAY_US after its load began,
+ *                                         module SECOND on the next CPU; print each result and how
+ *                                         long FIRST's load took, in microseconds
  *   rvmm_probe CPU cpuid-at-4gib          CPUID 0x40000000 in compatibility mode at EIP 0xfffffffe
  *   rvmm_probe CPU cpuid-at-64kib         the same at IP 0xfffe of a 16-bit code segment
  *                                         both print the signal that follows and where it hit, then
@@ -38,6 +42,8 @@
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <grp.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -318,9 +324,63 @@ static int cpuid_at_64kib(void)
 	return cpuid_at_end(0 << 3 | 4 | 3, 0xfffe);
 }
 
+static int load_module(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return errno;
+	rc = syscall(SYS_finit_module, fd, "", 0) ? errno : 0;
+	close(fd);
+	return rc;
+}
+
+static long now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
+/* Two module loads that overlap: the second starts delay_us after the first, on another CPU. */
+static int load_race(int cpu, const char *first, const char *second, long delay_us)
+{
+	long start = now_us(), first_us;
+	int first_rc, status;
+	pid_t child = fork();
+
+	if (child < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (!child) {
+		struct timespec at = { .tv_sec = (start + delay_us) / 1000000,
+				       .tv_nsec = (start + delay_us) % 1000000 * 1000 };
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET((cpu + 1) % (cpus > 0 ? cpus : 1), &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+		_exit(load_module(second));
+	}
+	first_rc = load_module(first);
+	first_us = now_us() - start;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) {
+		perror("waitpid");
+		return 1;
+	}
+	printf("first=%s second=%s first_us=%ld\n", first_rc ? strerror(first_rc) : "loaded",
+	       WEXITSTATUS(status) ? strerror(WEXITSTATUS(status)) : "loaded", first_us);
+	return 0;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | cpuid-at-4gib | cpuid-at-64kib\n");
+	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
 	return 2;
 }
 
@@ -377,6 +437,8 @@ int main(int argc, char **argv)
 		return kexec(argv[3], argv[4], argv[5], KEXEC_FILE_ON_CRASH);
 	if (!strcmp(argv[2], "write-partial") && argc == 5)
 		return write_partial(argv[3], argv[4]);
+	if (!strcmp(argv[2], "load-race") && argc == 6)
+		return load_race(cpu, argv[3], argv[4], atol(argv[5]));
 	if (!strcmp(argv[2], "cpuid-at-4gib"))
 		return cpuid_at_4gib();
 	if (!strcmp(argv[2], "cpuid-at-64kib"))
