@@ -26,8 +26,6 @@
 /* VMCS field encodings (SDM Vol. 3D, Appendix B). */
 #define GUEST_SS_AR_BYTES	0x4818
 #define GUEST_RSP		0x681c
-#define GUEST_RIP		0x681e
-#define GUEST_RFLAGS		0x6820
 
 /* sizeof(struct GuestRegs) in rust/guest_regs.rs: 15 GPRs and the RSP slot. */
 #define GUEST_REGS_SIZE		(16 * 8)
@@ -43,27 +41,23 @@
 /*
  * u64 rvmm_launch(void)
  *
- * With the VMCS current and every field but the guest's RSP, RIP and RFLAGS written, make the caller
- * the guest: VMLAUNCH with GUEST_RIP the instruction after it, GUEST_RSP this stack and GUEST_RFLAGS
- * these flags with CF and ZF clear. Registers are not touched by VM entry, so on success the same code
- * simply continues, now in VMX non-root operation, and finds CF=ZF=0 (VMsucceed). On VMfail it
- * continues in root operation with CF (VMfailInvalid) or ZF (VMfailValid) set.
+ * With the VMCS current and every field but the guest's RSP written (GUEST_RIP is
+ * rvmm_launch_return, GUEST_RFLAGS the caller's flags with CF and ZF clear), make the caller the
+ * guest: VMLAUNCH with GUEST_RSP this stack. Registers are not touched by VM entry, so on success the
+ * same code simply continues at rvmm_launch_return, now in VMX non-root operation, and finds
+ * CF=ZF=0 (VMsucceed). On VMfail it continues there in root operation with CF (VMfailInvalid) or ZF
+ * (VMfailValid) set. RIP and RFLAGS are written by the caller so that rvmm's VM-entry checker sees
+ * them (rust/entry_checker.rs).
  *
  * Returns 0 in the guest, 1 for VMfailValid (read VM_INSTRUCTION_ERROR), 2 for VMfailInvalid.
  */
 SYM_FUNC_START(rvmm_launch)
-	pushfq
-	popq	%rax
-	andq	$~(X86_EFLAGS_CF | X86_EFLAGS_ZF), %rax
-	movl	$GUEST_RFLAGS, %edx
-	vmwrite	%rax, %rdx
-	leaq	.Lafter_launch(%rip), %rax
-	movl	$GUEST_RIP, %edx
-	vmwrite	%rax, %rdx
 	movl	$GUEST_RSP, %edx
 	vmwrite	%rsp, %rdx
 	vmlaunch
-.Lafter_launch:
+SYM_INNER_LABEL(rvmm_launch_return, SYM_L_GLOBAL)
+	/* Its address is taken (GUEST_RIP), as KVM's vmx_vmexit's (HOST_RIP). */
+	ENDBR
 	movl	$0, %eax
 	movl	$1, %ecx
 	cmovzl	%ecx, %eax

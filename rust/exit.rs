@@ -185,7 +185,12 @@ fn unexpected(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
 /// the exiting instruction (rust/vmx/entry_failure.rs says why, and what is put back).
 fn failed_entry(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     let rip = match entry_failure::recover(guest_cpl(), vcpu.entry_undo.take_for_retry()) {
-        Recovery::LeaveVmx => return stop(regs, vcpu, reason),
+        Recovery::LeaveVmx => {
+            // For the checker to name the rule once the CPU is out of root mode.
+            vcpu.save_entry_vmcs();
+            fault_injection::undo_vmcs_corruption();
+            return stop(regs, vcpu, reason);
+        }
         Recovery::RetryWithUd { rip } => rip,
     };
     if let Some(rip) = rip {

@@ -13,11 +13,14 @@
 //! - `inject_capability_failure=K inject_cpu=C`: CPU C's VMX capability MSRs, as read at load, differ
 //!   from the other CPUs' (1: IA32_VMX_MISC bit 0 flipped) or one of them faults (2:
 //!   IA32_VMX_VMCS_ENUM), as on a system whose CPUs got different microcode or firmware settings;
+//! - `inject_vmcs_corruption=K inject_cpu=C`: just before VMLAUNCH on CPU C, one field of the VMCS
+//!   is changed as corruption K of rust/vmx/vmcs_corruption.rs says, so that VM entry breaks one
+//!   rule of SDM chapter 27, which rvmm's checker then names;
 //! - `inject_no_true_controls=1`: set-up ignores the TRUE capability MSRs, as on a CPU whose
 //!   IA32_VMX_BASIC bit 55 is clear; the default-1 controls (CR3-load and CR3-store exiting) then
 //!   stay on, and every CR3 access exits. No Bochs model lacks the TRUE MSRs.
 
-use crate::{module_parameters, vcpu::Step};
+use crate::{hw, module_parameters, vcpu::Step, vmx::vmcs_corruption};
 use kernel::{
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
@@ -74,5 +77,60 @@ pub(crate) fn capability(cpu: u32, msr: u32, value: Option<u64>) -> Option<u64> 
         (1, 0x485) => value.map(|v| v ^ 1),
         (2, 0x48a) => None,
         _ => value,
+    }
+}
+
+/// The field value `corrupt_vmcs` replaced and the one it wrote, for the log.
+static CORRUPTED: [Atomic<u64>; 2] = [Atomic::new(0), Atomic::new(0)];
+/// 1 from the corruption until [`undo_vmcs_corruption`] put the old value back.
+static UNDO_PENDING: Atomic<u32> = Atomic::new(0);
+
+/// Applies `inject_vmcs_corruption` to the current VMCS if this is `inject_cpu`. Called in IPI
+/// context on that CPU, in VMX root operation: reads integers, one VMREAD and one VMWRITE.
+pub(crate) fn corrupt_vmcs(cpu: u32) {
+    if *module_parameters::inject_cpu.value() != cpu {
+        return;
+    }
+    let Some(corruption) =
+        vmcs_corruption::corruption(*module_parameters::inject_vmcs_corruption.value())
+    else {
+        return;
+    };
+    let old = hw::vmread(corruption.field);
+    let new = corruption.edit.apply(old);
+    // A failed VMWRITE leaves the VMCS valid; the log then shows that nothing changed.
+    let written = hw::vmwrite(corruption.field, new).is_ok();
+    CORRUPTED[0].store(old, Relaxed);
+    CORRUPTED[1].store(if written { new } else { old }, Relaxed);
+    UNDO_PENDING.store(u32::from(written), Relaxed);
+}
+
+/// Puts back the field `corrupt_vmcs` changed, after the VM entry failed on it and before rvmm
+/// leaves VMX on this CPU: leaving restores the guest state from the VMCS, which must be the
+/// kernel's own (a corrupted CR0 or RFLAGS would become the CPU's). Root mode: integers and one
+/// VMWRITE. Only the CPU that was corrupted finds one pending.
+pub(crate) fn undo_vmcs_corruption() {
+    if UNDO_PENDING.load(Relaxed) == 0 {
+        return;
+    }
+    UNDO_PENDING.store(0, Relaxed);
+    if let Some(corruption) =
+        vmcs_corruption::corruption(*module_parameters::inject_vmcs_corruption.value())
+    {
+        hw::vmwrite_in_exit(corruption.field, CORRUPTED[0].load(Relaxed));
+    }
+}
+
+/// Logs what `corrupt_vmcs` changed, once set-up is over.
+pub(crate) fn report_vmcs_corruption() {
+    let k = *module_parameters::inject_vmcs_corruption.value();
+    if let Some(corruption) = vmcs_corruption::corruption(k) {
+        pr_info!(
+            "injected VMCS corruption {k} on CPU{}: {} {:#x} -> {:#x}\n",
+            *module_parameters::inject_cpu.value(),
+            corruption.name,
+            CORRUPTED[0].load(Relaxed),
+            CORRUPTED[1].load(Relaxed)
+        );
     }
 }

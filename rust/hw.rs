@@ -338,6 +338,28 @@ pub(crate) fn vmread(field: u32) -> u64 {
     value
 }
 
+/// Reads a field of the current VMCS, or `None` if the CPU has no such field (VMfailValid, which
+/// sets the VM-instruction error field to 12: read that first).
+pub(crate) fn vmread_checked(field: u32) -> Option<u64> {
+    let value: u64;
+    let (cf, zf): (u8, u8);
+    // SAFETY: as for `vmread`; the flags say whether `value` was written.
+    unsafe {
+        asm!("xor {v:e}, {v:e}", "vmread {v}, {f}", "setc {cf}", "setz {zf}", v = out(reg) value,
+             f = in(reg) u64::from(field), cf = out(reg_byte) cf, zf = out(reg_byte) zf,
+             options(nostack, nomem));
+    }
+    (cf | zf == 0).then_some(value)
+}
+
+/// This CPU's RFLAGS.
+pub(crate) fn read_rflags() -> u64 {
+    let value: u64;
+    // SAFETY: PUSHF and POP only use the stack slot they push.
+    unsafe { asm!("pushfq", "pop {}", out(reg) value, options(nomem, preserves_flags)) };
+    value
+}
+
 /// Writes a field of the current VMCS.
 pub(crate) fn vmwrite(field: u32, value: u64) -> Result<(), VmFail> {
     let (cf, zf): (u8, u8);

@@ -8,7 +8,7 @@ use crate::{
     fault_injection, hotplug, hw,
     vcpu::{Step, Vcpu, INJECTED, VMFAIL_INVALID},
     vmcs_setup::Shared,
-    vmx::{capabilities::Capabilities, hypercall, instruction_error},
+    vmx::{capabilities::Capabilities, exit_reason::ENTRY_FAILURE, hypercall, instruction_error},
 };
 use kernel::{
     cpu,
@@ -69,10 +69,14 @@ impl Hypervisor {
             }
         });
 
-        let first_failure = this.iter().find_map(|(id, v)| v.failure().map(|f| (id, f)));
-        if let Some((id, (step, error))) = first_failure {
+        fault_injection::report_vmcs_corruption();
+        let first_failure = this
+            .iter()
+            .find_map(|(id, v)| v.failure().map(|f| (id, v, f)));
+        if let Some((id, vcpu, (step, error))) = first_failure {
             let count = this.iter().filter(|(_, v)| v.failure().is_some()).count();
             report(id, step, error, count);
+            this.explain_entry_failure(id, vcpu, step, error);
             // Under the caller's hotplug lock: dropping `this` would take it a second time.
             this.devirtualize(hotplug);
             pr_err!("rolled back: no CPU is left in VMX operation\n");
@@ -103,6 +107,7 @@ impl Hypervisor {
         }
         if let Some((step, error)) = vcpu.failure() {
             report(id as usize, step, error, 1);
+            self.explain_entry_failure(id as usize, vcpu, step, error);
             pr_err!("CPU{id} stays offline: rvmm must run on every online CPU\n");
             return Err(EIO);
         }
@@ -113,6 +118,18 @@ impl Hypervisor {
     pub(crate) fn devirtualize_cpu(&self, id: u32) {
         if let Some(vcpu) = self.vcpu(id) {
             let _ = cpus::on_cpu(id, &|| leave(vcpu));
+        }
+    }
+
+    /// Names the rules a failed or refused VM entry on CPU `id` broke (rust/entry_checker.rs):
+    /// VMfailValid with an invalid control (7) or host-state (8) field, a failed guest-state check,
+    /// or the checker's own refusal.
+    fn explain_entry_failure(&self, id: usize, vcpu: &Vcpu, step: Step, error: u32) {
+        if matches!(
+            (step, error),
+            (Step::Vmlaunch, 7 | 8) | (Step::GuestState | Step::EntryCheck, _)
+        ) {
+            self.shared.facts.log(id, &vcpu.entry_vmcs());
         }
     }
 
@@ -161,6 +178,7 @@ impl Hypervisor {
             vcpu.launch(&self.shared, id);
             if let Some((step, error)) = vcpu.failure() {
                 report(id as usize, step, error, 1);
+                self.explain_entry_failure(id as usize, vcpu, step, error);
                 pr_err!("CPU{id} runs without rvmm after resume; reload rvmm to cover it\n");
             }
         }
@@ -182,6 +200,10 @@ fn report(id: usize, step: Step, error: u32, count: usize) {
         (Step::InUse, _) => pr_err!(
             "CPU{id}: another hypervisor (such as kvm_intel) entered VMX operation while rvmm was loading \
              ({count} CPU(s)); unload it first (rmmod kvm_intel)\n"
+        ),
+        (Step::EntryCheck, broken) => pr_err!(
+            "CPU{id}: the VMCS breaks {broken} VM-entry rule(s), so rvmm did not launch it (check_vmcs=1; \
+             {count} CPU(s) failed); please report this with the kernel log\n"
         ),
         (Step::FixedBits, _) => pr_err!(
             "CPU{id}: CR0/CR4 do not meet the VMX fixed-bit requirements ({count} CPU(s) failed)\n"
@@ -234,6 +256,10 @@ impl Drop for Hypervisor {
                     "CPU{id} had left VMX on its own after exit reason {:#x}\n",
                     vcpu.stopped_by()
                 );
+                // A failure at set-up was explained when it was reported.
+                if vcpu.stopped_by() & ENTRY_FAILURE != 0 && vcpu.failure().is_none() {
+                    self.shared.facts.log(id, &vcpu.entry_vmcs());
+                }
             }
         }
     }

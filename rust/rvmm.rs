@@ -8,6 +8,7 @@ use kernel::{
 };
 
 mod cpus;
+mod entry_checker;
 mod exit;
 mod exit_counters;
 mod exits_file;
@@ -30,6 +31,10 @@ module! {
     description: "Thin Intel VT-x hypervisor that virtualizes the running kernel",
     license: "GPL",
     params: {
+        check_vmcs: u32 {
+            default: 0,
+            description: "1: check each VMCS against the VM-entry rules of SDM Vol. 3C chapter 27 before VMLAUNCH and refuse one that breaks a rule, naming it",
+        },
         inject_alloc_failure: u32 {
             default: 0,
             description: "Testing: make the Nth allocation of set-up fail (0: none)",
@@ -49,6 +54,10 @@ module! {
         inject_user_entry_failure: u32 {
             default: 0,
             description: "Testing: a VMCALL in user mode makes the next VM entry fail: 1 guest state, 2 entry control (0: none)",
+        },
+        inject_vmcs_corruption: u32 {
+            default: 0,
+            description: "Testing: change one VMCS field on inject_cpu before VMLAUNCH, as corruption K of rust/vmx/vmcs_corruption.rs says (0: none)",
         },
         inject_no_true_controls: u32 {
             default: 0,
@@ -70,6 +79,7 @@ impl kernel::Module for Rvmm {
         let start = Instant::<Monotonic>::now();
         let hotplug = cpus::HotplugGuard::lock();
         let (_, capabilities) = vmx_support::check_online_cpus(&hotplug)?;
+        entry_checker::announce();
 
         let counters = exit_counters::ExitCounters::new()?;
         fault_injection::allocation()?;

@@ -4,12 +4,14 @@
 //! guest (VMLAUNCH from the live state) and back (VMXOFF and a native return).
 
 use crate::{
-    fault_injection,
+    entry_checker, fault_injection,
     guest_regs::GuestRegs,
     hw,
     vmcs_setup::Shared,
     vmx::{
-        controls, entry_failure, exit_reason, fields, msr,
+        controls,
+        entry_checks::Vmcs,
+        entry_failure, exit_reason, fields, msr,
         segment::{self, Segment},
         support::CR4_VMXE,
     },
@@ -24,12 +26,15 @@ use kernel::{
 extern "C" {
     // asm/vmx.S
     fn rvmm_launch() -> u64;
+    fn rvmm_launch_return();
     fn rvmm_vmexit();
     // asm/shim.c
     fn rvmm_report_yield();
 }
 
 const HOST_STACK_SIZE: usize = 16 * 1024;
+const RFLAGS_CF: u64 = 1 << 0;
+const RFLAGS_ZF: u64 = 1 << 6;
 
 #[repr(C, align(16))]
 struct HostStack([u8; HOST_STACK_SIZE]);
@@ -48,6 +53,8 @@ pub(crate) enum Step {
     GuestState,
     /// Another hypervisor entered VMX operation on this CPU first (CR4.VMXE set).
     InUse,
+    /// rvmm's VM-entry checker refused the VMCS before VMLAUNCH (`check_vmcs=1`).
+    EntryCheck,
 }
 
 impl Step {
@@ -61,6 +68,7 @@ impl Step {
             Step::Vmlaunch => "VMLAUNCH",
             Step::GuestState => "VM entry (guest state)",
             Step::InUse => "VMX ownership check",
+            Step::EntryCheck => "VM-entry check",
         }
     }
 
@@ -74,6 +82,7 @@ impl Step {
             Step::Vmlaunch,
             Step::GuestState,
             Step::InUse,
+            Step::EntryCheck,
         ]
         .into_iter()
         .find(|s| *s as u32 == value)
@@ -108,6 +117,9 @@ pub(crate) struct Vcpu {
     yielded: Atomic<u32>,
     /// What the last exit handler changed that a failed VM entry into user mode puts back.
     pub(crate) entry_undo: EntryUndo,
+    /// The VMCS as the last failed or refused VM entry found it, read back for the checker. Written
+    /// only by this CPU, in root mode or in the IPI that launches it; read once it is done.
+    entry_vmcs: UnsafeCell<Vmcs>,
     /// RIP, CS, RFLAGS, RSP, SS: the IRET frame the exit stub resumes the guest natively with.
     /// Only this CPU writes it, in root mode, just before that IRET.
     iret_frame: UnsafeCell<[u64; 5]>,
@@ -118,7 +130,8 @@ pub(crate) struct Vcpu {
 // atomic.
 unsafe impl Send for Vcpu {}
 // SAFETY: as above; the VMCS, host stack, `entry_undo` and `iret_frame` are only used by hardware and
-// by this CPU in root mode.
+// by this CPU in root mode; `entry_vmcs` is written by this CPU and read by others only after it
+// finished (the IPI that wrote it returned, or the CPU left VMX operation).
 unsafe impl Sync for Vcpu {}
 
 impl Vcpu {
@@ -154,6 +167,7 @@ impl Vcpu {
                 stopped_by: Atomic::new(0),
                 yielded: Atomic::new(0),
                 entry_undo: EntryUndo::new(),
+                entry_vmcs: UnsafeCell::new(Vmcs::default()),
                 iret_frame: UnsafeCell::new([0; 5]),
             },
             GFP_KERNEL,
@@ -182,6 +196,21 @@ impl Vcpu {
     pub(crate) fn failure(&self) -> Option<(Step, u32)> {
         let value = self.failure.load(Relaxed);
         Step::from_u32((value >> 32) as u32).map(|step| (step, value as u32))
+    }
+
+    /// Reads the current VMCS back for the checker. On this CPU, in VMX root operation with its
+    /// VMCS current: at set-up, or in root mode after a failed VM entry. Locks, allocates and
+    /// prints nothing.
+    pub(crate) fn save_entry_vmcs(&self) {
+        // SAFETY: only this CPU writes the cell, and nobody reads it meanwhile (see the Sync
+        // argument).
+        unsafe { *self.entry_vmcs.get() = entry_checker::read_current_vmcs() };
+    }
+
+    /// The VMCS as [`Vcpu::save_entry_vmcs`] saved it. Called once this CPU stopped writing it.
+    pub(crate) fn entry_vmcs(&self) -> Vmcs {
+        // SAFETY: as above.
+        unsafe { *self.entry_vmcs.get() }
     }
 
     pub(crate) fn stopped_by(&self) -> u32 {
@@ -268,10 +297,21 @@ impl Vcpu {
         if injected(Step::Vmwrite) {
             return in_root(self, Step::Vmwrite, INJECTED);
         }
+        fault_injection::corrupt_vmcs(cpu);
+        if entry_checker::enabled() {
+            self.save_entry_vmcs();
+            let broken = shared.facts.violations(&self.entry_vmcs());
+            if broken != 0 {
+                return in_root(self, Step::EntryCheck, broken as u32);
+            }
+        }
         if injected(Step::Vmlaunch) {
             return in_root(self, Step::Vmlaunch, INJECTED);
         }
         self.running.store(1, Relaxed);
+        // A failed VMLAUNCH leaves VMX whatever CPL the VMCS shows: the guest is this kernel, here,
+        // and a retry would only fail again (a corrupted SS.DPL would otherwise look like user mode).
+        self.entry_undo.launching();
         // SAFETY: the VMCS is current and complete but for RSP, RIP and RFLAGS, which the trampoline
         // writes; the guest continues right here.
         match unsafe { rvmm_launch() } {
@@ -286,6 +326,10 @@ impl Vcpu {
                     1 => hw::vmread(fields::VM_INSTRUCTION_ERROR) as u32,
                     _ => VMFAIL_INVALID,
                 };
+                if result == 1 {
+                    // After the error number: a VMREAD of a field the CPU lacks overwrites it.
+                    self.save_entry_vmcs();
+                }
                 in_root(self, Step::Vmlaunch, error);
             }
         }
@@ -365,6 +409,9 @@ impl Vcpu {
         w(GUEST_SYSENTER_CS, sysenter[0])?;
         w(GUEST_SYSENTER_ESP, sysenter[1])?;
         w(GUEST_SYSENTER_EIP, sysenter[2])?;
+        // The trampoline continues after VMLAUNCH with CF and ZF clear: VMsucceed (asm/vmx.S).
+        w(GUEST_RIP, rvmm_launch_return as usize as u64)?;
+        w(GUEST_RFLAGS, hw::read_rflags() & !(RFLAGS_CF | RFLAGS_ZF))?;
         w(VMCS_LINK_POINTER, u64::MAX)?;
         w(GUEST_ACTIVITY_STATE, 0)?;
         w(GUEST_INTERRUPTIBILITY, 0)?;
@@ -546,6 +593,11 @@ impl EntryUndo {
     #[inline(always)]
     pub(crate) fn skipped_from(&self, rip: u64) {
         self.set(rip);
+    }
+
+    /// The next entry is VMLAUNCH: if it fails, there is nothing to retry.
+    fn launching(&self) {
+        self.set(entry_failure::RETRYING);
     }
 
     /// What the handler changed; the next entry is a retry.

@@ -4,7 +4,7 @@
 //! (Intel SDM Vol. 3C, 25.6-25.8 for the controls, 27.2-27.3 for the checks they must pass).
 
 use crate::{
-    fault_injection, hw,
+    entry_checker, fault_injection, hw,
     vmx::{capabilities::Capabilities, controls::*, msr},
 };
 use kernel::{page::Page, prelude::*};
@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) msr_bitmap_phys: u64,
     _host_pgd: hw::HostPgd,
     pub(crate) host_cr3: u64,
+    /// What the VM-entry checker knows of the CPUs.
+    pub(crate) facts: entry_checker::Facts,
 }
 
 /// Adjusts one control field, naming it when the CPU lacks a required bit. A capability MSR the CPU
@@ -124,6 +126,7 @@ impl Shared {
             _msr_bitmap: msr_bitmap,
             host_cr3: host_pgd.phys(),
             _host_pgd: host_pgd,
+            facts: entry_checker::Facts::new(caps),
         })
     }
 }

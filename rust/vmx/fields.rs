@@ -40,6 +40,9 @@ impl Seg {
     }
 }
 
+// 16-bit control field (B.1.1).
+pub const VPID: u32 = 0x0000;
+
 // 16-bit host state (B.1.3).
 pub const HOST_ES_SELECTOR: u32 = 0x0c00;
 pub const HOST_CS_SELECTOR: u32 = 0x0c02;
@@ -48,9 +51,24 @@ pub const HOST_DS_SELECTOR: u32 = 0x0c06;
 pub const HOST_FS_SELECTOR: u32 = 0x0c08;
 pub const HOST_GS_SELECTOR: u32 = 0x0c0a;
 pub const HOST_TR_SELECTOR: u32 = 0x0c0c;
+/// The host selectors in `Seg` order (ES, CS, SS, DS, FS, GS) and TR.
+pub const HOST_SELECTORS: [u32; 7] = [
+    HOST_ES_SELECTOR,
+    HOST_CS_SELECTOR,
+    HOST_SS_SELECTOR,
+    HOST_DS_SELECTOR,
+    HOST_FS_SELECTOR,
+    HOST_GS_SELECTOR,
+    HOST_TR_SELECTOR,
+];
 
 // 64-bit control and guest state (B.2.1, B.2.3).
+pub const IO_BITMAP_A: u32 = 0x2000;
+pub const IO_BITMAP_B: u32 = 0x2002;
 pub const MSR_BITMAP: u32 = 0x2004;
+pub const EXIT_MSR_STORE_ADDR: u32 = 0x2006;
+pub const EXIT_MSR_LOAD_ADDR: u32 = 0x2008;
+pub const ENTRY_MSR_LOAD_ADDR: u32 = 0x200a;
 pub const XSS_EXITING_BITMAP: u32 = 0x202c;
 pub const VMCS_LINK_POINTER: u32 = 0x2800;
 pub const GUEST_IA32_DEBUGCTL: u32 = 0x2802;
@@ -69,6 +87,7 @@ pub const ENTRY_CONTROLS: u32 = 0x4012;
 pub const ENTRY_MSR_LOAD_COUNT: u32 = 0x4014;
 pub const ENTRY_INTERRUPTION_INFO: u32 = 0x4016;
 pub const ENTRY_EXCEPTION_ERROR_CODE: u32 = 0x4018;
+pub const ENTRY_INSTRUCTION_LEN: u32 = 0x401a;
 pub const SECONDARY_PROC_CONTROLS: u32 = 0x401e;
 
 // 32-bit read-only data fields (B.3.2).

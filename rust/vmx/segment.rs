@@ -33,6 +33,12 @@ pub fn table_offset(selector: u16) -> usize {
     (selector & !7) as usize
 }
 
+impl Default for Segment {
+    fn default() -> Self {
+        Segment::unusable(0)
+    }
+}
+
 impl Segment {
     /// A register loaded with a null selector. Its DPL is the selector's RPL: for SS in 64-bit mode,
     /// where a null SS is normal, the VMCS takes the CPL from SS.DPL (SDM 25.4.1).
