@@ -21,6 +21,7 @@ pub(crate) struct Facts {
     linear_address_bits: u32,
     lam: bool,
     rtm: bool,
+    sgx: bool,
 }
 
 impl Facts {
@@ -45,6 +46,7 @@ impl Facts {
             linear_address_bits: if ecx7 >> 16 & 1 != 0 { 57 } else { 48 },
             lam: eax7_1 >> 26 & 1 != 0,
             rtm: ebx7 >> 11 & 1 != 0,
+            sgx: ebx7 >> 2 & 1 != 0,
         }
     }
 
@@ -55,6 +57,7 @@ impl Facts {
             linear_address_bits: self.linear_address_bits,
             lam: self.lam,
             rtm: self.rtm,
+            sgx: self.sgx,
             // rvmm runs under a 64-bit kernel only.
             ia32e_mode: true,
         }

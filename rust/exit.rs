@@ -378,9 +378,26 @@ fn hypercall(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
             );
             return Next::Natively;
         }
-        hypercall::Call::Unknown => regs.rax = hypercall::UNKNOWN_FUNCTION,
+        hypercall::Call::Unknown => {
+            regs.rax = hypercall::UNKNOWN_FUNCTION;
+            // Off the common paths: the test-only failure costs PING and other exits nothing.
+            if fault_injection::kernel_entry_failure() {
+                return break_kernel_entry(vcpu);
+            }
+        }
     }
     skip_instruction(vcpu)
+}
+
+/// Testing: completes a kernel-mode VMCALL of an unknown function, then makes the VM entry after it
+/// fail on guest state (blocking by STI and by MOV SS at once, SDM 27.3.1.5), as a bug in rvmm would
+/// at run time: the CPU leaves VMX and continues natively after the VMCALL, and rvmm names the rule
+/// at unload.
+#[cold]
+fn break_kernel_entry(vcpu: &Vcpu) -> Next {
+    let next = skip_instruction(vcpu);
+    hw::vmwrite_in_exit(fields::GUEST_INTERRUPTIBILITY, BLOCKING_BY_STI_OR_MOV_SS);
+    next
 }
 
 /// Testing: makes the coming VM entry into user mode fail, as a bug in rvmm would.

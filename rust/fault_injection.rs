@@ -10,6 +10,10 @@
 //!   entry fail: 1 with invalid guest state (RIP advanced, blocking by STI and MOV SS at once: a VM
 //!   exit with bit 31 set), 2 with a reserved bit in the event to inject (VMRESUME fails with
 //!   VMfailValid). See rust/vmx/entry_failure.rs.
+//! - `inject_kernel_entry_failure=1 inject_cpu=C`: a kernel-mode VMCALL of an unknown function on
+//!   CPU C (samples/rvmm_ping.c makes one, after its PING) makes the VM entry after it fail on guest
+//!   state, as a bug in rvmm would at run time: the CPU leaves VMX
+//!   and rvmm names the broken rule at unload;
 //! - `inject_capability_failure=K inject_cpu=C`: CPU C's VMX capability MSRs, as read at load, differ
 //!   from the other CPUs' (1: IA32_VMX_MISC bit 0 flipped) or one of them faults (2:
 //!   IA32_VMX_VMCS_ENUM), as on a system whose CPUs got different microcode or firmware settings;
@@ -60,6 +64,14 @@ pub(crate) fn user_entry_failure() -> Option<UserEntryFailure> {
         2 => Some(UserEntryFailure::EntryControl),
         _ => None,
     }
+}
+
+/// Whether a kernel-mode VMCALL of an unknown function on this CPU is to make the next VM entry fail
+/// (`inject_kernel_entry_failure=1` on `inject_cpu`). Called in root mode: reads integers and the
+/// CPU number, no more.
+pub(crate) fn kernel_entry_failure() -> bool {
+    *module_parameters::inject_kernel_entry_failure.value() != 0
+        && *module_parameters::inject_cpu.value() == kernel::cpu::CpuId::current().as_u32()
 }
 
 /// Whether set-up should act as if IA32_VMX_BASIC bit 55 were clear.

@@ -45,7 +45,7 @@ module! {
         },
         inject_cpu: u32 {
             default: 0,
-            description: "Testing: the CPU on which inject_step_failure or inject_capability_failure applies",
+            description: "Testing: the CPU on which inject_step_failure, inject_capability_failure, inject_vmcs_corruption or inject_kernel_entry_failure applies",
         },
         inject_capability_failure: u32 {
             default: 0,
@@ -58,6 +58,10 @@ module! {
         inject_vmcs_corruption: u32 {
             default: 0,
             description: "Testing: change one VMCS field on inject_cpu before VMLAUNCH, as corruption K of rust/vmx/vmcs_corruption.rs says (0: none)",
+        },
+        inject_kernel_entry_failure: u32 {
+            default: 0,
+            description: "Testing: 1 makes a kernel-mode VMCALL of an unknown function on inject_cpu break the VM entry after it (guest state)",
         },
         inject_no_true_controls: u32 {
             default: 0,

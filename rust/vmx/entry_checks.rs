@@ -8,7 +8,8 @@
 //! The checks cover what can apply to a VMCS like rvmm's: a 64-bit host, an IA-32e mode guest
 //! that is neither virtual-8086 nor an unrestricted guest, MSR bitmaps, no EPT. What is not
 //! checked, and why, is listed in Documentation/rvmm.rst ("VM-entry checks"). Each rule is listed
-//! once in [`RULES`], in the order the SDM gives them, which is the order the CPU checks in.
+//! once in [`RULES`] and checked in the order the SDM lists them; the SDM lets a CPU check in any
+//! order, so a VMCS that breaks several rules gets all of them reported.
 
 /// Defines each rule as a constant and lists them all in `RULES`.
 macro_rules! rules {
@@ -71,7 +72,8 @@ impl fmt::Display for Violation {
 #[derive(Debug, Clone, Copy)]
 pub struct CpuFacts<'a> {
     pub caps: &'a Capabilities,
-    /// MAXPHYADDR (CPUID 0x80000008 EAX[7:0]); 32 where IA32_VMX_BASIC bit 48 limits VMX to 4 GiB.
+    /// MAXPHYADDR (CPUID 0x80000008 EAX[7:0]). (IA32_VMX_BASIC bit 48, which would limit the VMCS's
+    /// pointers to 4 GiB, is 0 on every CPU with Intel 64.)
     pub physical_address_bits: u32,
     /// 57 with 5-level paging support (CPUID 7 ECX[16]), else 48: what "canonical" means here.
     pub linear_address_bits: u32,
@@ -79,6 +81,8 @@ pub struct CpuFacts<'a> {
     pub lam: bool,
     /// RTM (CPUID 7 EBX[11]): bit 16 of the pending debug exceptions is then not reserved.
     pub rtm: bool,
+    /// SGX (CPUID 7 EBX[2]): bit 4 of the interruptibility state (enclave interruption) may be set.
+    pub sgx: bool,
     /// The CPU runs in IA-32e mode (IA32_EFER.LMA), as under any 64-bit kernel.
     pub ia32e_mode: bool,
 }

@@ -68,7 +68,7 @@ impl Segment {
             base |= (high & 0xffff_ffff) << 32;
         } else {
             // The CPU sets the accessed bit when it loads a code or data segment, so the register
-            // holds it even if the descriptor in memory does not; VM entry requires it (26.3.1.2).
+            // holds it even if the descriptor in memory does not; VM entry requires it (27.3.1.2).
             access_rights |= ACCESSED;
         }
         Segment {

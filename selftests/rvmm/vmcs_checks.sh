@@ -6,8 +6,9 @@
 # back (the next load would fail with EBUSY on a CPU left in VMX), and the kernel log names, first,
 # the rule the table below expects. Each entry also prints the check the emulator must report for
 # the same entry: the test bed compares it with Bochs's own log after the boot
-# (selftests/testbed/bochs_entry_checks.awk), in this order. Then each corruption again with
-# check_vmcs=1: refused before VMLAUNCH, naming the same rule, with no VM entry at all.
+# (selftests/testbed/bochs_entry_checks.awk), in this order. Then one entry that fails at run time
+# (rvmm names the rule at unload), and each corruption again with check_vmcs=1: refused before
+# VMLAUNCH, naming the same rule, with no VM entry at all.
 . "$(dirname "$0")/lib.sh"
 rvmm_setup
 ktap_print_header
@@ -55,7 +56,7 @@ cpus=$(online_cpus)
 # The last CPU, which insmod runs on: there set-up runs in insmod's own context, where SS is the
 # kernel's data segment, as corruption 6 needs; the other CPUs launch in IPIs and are rolled back.
 cpu=$(echo $cpus | awk '{ print $NF }')
-ktap_set_plan $((2 * count + 2))
+ktap_set_plan $((2 * count + 3))
 
 no_cpu_under_rvmm() {
 	for c in $cpus; do under_rvmm "$c" && return 1; done
@@ -99,6 +100,26 @@ while IFS='|' read -r k rule bochs; do
 done <<EOF
 $table
 EOF
+# runtime_failure: a VM entry that fails at run time, in kernel mode (inject_kernel_entry_failure:
+# the sample's VMCALL of an unknown function, its last on each CPU, breaks the entry after it): the
+# CPU leaves VMX and carries on natively, and rmmod names the rule the VMCS broke.
+runtime_failure() {
+	dmesg -c >/dev/null
+	insmod "$RVMM_KO" inject_kernel_entry_failure=1 inject_cpu="$cpu" || return 1
+	ping=$(insmod /rvmm/rvmm_ping.ko 2>&1 && rmmod rvmm_ping && echo answered)
+	left=1
+	under_rvmm "$cpu" && left=0
+	rmmod rvmm
+	log=$(dmesg | grep 'rvmm:')
+	named=$(printf '%s\n' "$log" | grep -m1 "CPU$cpu: VM entry check failed: " || true)
+	ktap_print_msg "rvmm_ping: $ping; ${named:-no rule named}"
+	[ "$ping" = answered ] && [ "$left" = 1 ] &&
+		contains "$log" "CPU$cpu had left VMX on its own after exit reason 0x80000021" &&
+		case $named in *"SDM 27.3.1.5 guest blocking by STI and by MOV SS together: "*) true ;; *) false ;; esac
+}
+ktap_print_msg "bochs-expect $((count + 1)): VMENTER FAIL: VMCS guest interruptibility state broken"
+ktap_check "a VM entry failing at run time: CPU$cpu leaves VMX and continues, rmmod names the rule" runtime_failure
+
 while IFS='|' read -r k rule bochs; do
 	ktap_check "corruption $k with check_vmcs=1: refused before VMLAUNCH, \"$rule\" named" refused "$k" "$rule"
 done <<EOF

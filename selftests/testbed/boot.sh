@@ -26,13 +26,15 @@ make_initramfs() {
 	rm -rf "$root/selftests/rvmm/"*.c "$root/selftests/rvmm/module"
 	cp "$NMI_TEST_KO" "$CRASH_TEST_KO" "$root/rvmm/"
 	cp "$PROBE_BIN" "$root/selftests/rvmm/"
+	cp "$STAT_BIN" "$root/bin/"
 	cp "$KDIR_HOST/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"
 	# The kernel's own KVM, for the coexistence test.
 	mkdir -p "$root/rvmm/kvm"
 	cp "$KDIR_HOST/virt/lib/irqbypass.ko" "$KDIR_HOST/arch/x86/kvm/kvm.ko" \
 		"$KDIR_HOST/arch/x86/kvm/kvm-intel.ko" "$root/rvmm/kvm/"
 	mkdir -p "$root/bench"
-	cp "$BENCH_KO" "$MODULE_WORK/bench/workload" "$RVMM_SRC/bench/bench.sh" "$root/bench/"
+	cp "$BENCH_KO" "$MODULE_WORK/bench/workload" "$MODULE_WORK/bench/kvm_bench" "$RVMM_SRC/bench/bench.sh" \
+		"$root/bench/"
 	# The kernel's x86 selftests, whole (x86) or in three parts for guests side by side:
 	# syscall_numbering_64 alone takes about a minute per run under Bochs.
 	local x86=()

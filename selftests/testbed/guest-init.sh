@@ -15,8 +15,13 @@ demo)
 	echo "rvmm-demo: begin"
 	echo "# insmod rvmm.ko"
 	if insmod /rvmm/rvmm.ko; then
-		echo "# cat /sys/kernel/debug/rvmm/exits"
-		cat /sys/kernel/debug/rvmm/exits
+		# What exits: CPUID from user mode on every CPU, and the hypercall sample (VMCALL from the
+		# kernel). The full table, every reason, is in /sys/kernel/debug/rvmm/exits.
+		cpus=$(grep -c ^processor /proc/cpuinfo)
+		echo "# rvmm_stat -- sh -c 'user-mode CPUID x1000 on each CPU; insmod rvmm_ping.ko; rmmod rvmm_ping'"
+		rvmm_stat -- sh -c "for c in \$(seq 0 $((cpus - 1))); do
+			/selftests/rvmm/rvmm_probe -u \$c cpuid-loop 1000 0; done
+			insmod /rvmm/rvmm_ping.ko && rmmod rvmm_ping"
 		echo "# rmmod rvmm"
 		rmmod rvmm
 	fi

@@ -23,6 +23,7 @@ module_paths() {
 	NMI_TEST_KO=$MODULE_WORK/selftests-module/rvmm_nmi_test.ko
 	CRASH_TEST_KO=$MODULE_WORK/selftests-module/rvmm_crash_test.ko
 	PROBE_BIN=$MODULE_WORK/rvmm_probe
+	STAT_BIN=$MODULE_WORK/rvmm_stat
 }
 
 ensure_module() {
@@ -42,11 +43,15 @@ ensure_module() {
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/bench" modules
 	step "$(kernel_step workload-build)" in_sysroot gcc -static -O2 -Wall -Werror \
 		-o "$(in_cache "$MODULE_WORK")/bench/workload" /rvmm/bench/workload.c
+	step "$(kernel_step kvm-bench-build)" in_sysroot gcc -static -O2 -Wall -Werror \
+		-o "$(in_cache "$MODULE_WORK")/bench/kvm_bench" /rvmm/bench/kvm_bench.c
 	cp -r "$RVMM_SRC/selftests/rvmm/module" "$MODULE_WORK/selftests-module"
 	make_quietly "$(kernel_step selftests-module-build)" "the selftests' helper module builds like the samples" \
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/selftests-module" modules
 	step "$(kernel_step selftests-build)" in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$MODULE_WORK")/rvmm_probe" \
 		/rvmm/selftests/rvmm/rvmm_probe.c
+	step "$(kernel_step rvmm-stat-build)" in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$STAT_BIN")" \
+		/rvmm/tools/rvmm_stat.c
 }
 
 # rustfmt_sources [--check]: rustfmt over rust/ with the kernel's own configuration.

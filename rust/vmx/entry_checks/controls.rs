@@ -11,9 +11,9 @@ rules! {
     CR3_TARGET_COUNT "27.2.1.1" "CR3-target count";
     IO_BITMAPS "27.2.1.1" "I/O-bitmap addresses";
     MSR_BITMAP "27.2.1.1" "MSR-bitmap address";
+    APIC_VIRTUALIZATION "27.2.1.1" "APIC virtualization requires the TPR shadow";
     VIRTUAL_NMIS "27.2.1.1" "virtual NMIs require NMI exiting";
     NMI_WINDOW "27.2.1.1" "NMI-window exiting requires virtual NMIs";
-    APIC_VIRTUALIZATION "27.2.1.1" "APIC virtualization requires the TPR shadow";
     VPID "27.2.1.1" "VPID is not 0";
     UNRESTRICTED_GUEST "27.2.1.1" "unrestricted guest requires EPT";
     EXIT "27.2.1.2" "VM-exit controls: allowed settings";
@@ -21,14 +21,14 @@ rules! {
     EXIT_MSR_STORE "27.2.1.2" "VM-exit MSR-store address";
     EXIT_MSR_LOAD "27.2.1.2" "VM-exit MSR-load address";
     ENTRY "27.2.1.3" "VM-entry controls: allowed settings";
-    ENTRY_TO_SMM "27.2.1.3" "entry to SMM and dual-monitor deactivation outside SMM";
-    ENTRY_MSR_LOAD "27.2.1.3" "VM-entry MSR-load address";
     EVENT_RESERVED "27.2.1.3" "event injection: reserved bits";
     EVENT_TYPE "27.2.1.3" "event injection: type";
     EVENT_VECTOR "27.2.1.3" "event injection: vector";
     EVENT_ERROR_CODE "27.2.1.3" "event injection: error code delivery";
     EVENT_ERROR_CODE_BITS "27.2.1.3" "event injection: error code bits 31:16";
     EVENT_INSTRUCTION_LENGTH "27.2.1.3" "event injection: instruction length";
+    ENTRY_MSR_LOAD "27.2.1.3" "VM-entry MSR-load address";
+    ENTRY_TO_SMM "27.2.1.3" "entry to SMM and dual-monitor deactivation outside SMM";
 }
 
 // Control bits (SDM 25.6-25.8).
@@ -122,6 +122,15 @@ fn execution<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
         let ok = v.msr_bitmap & 0xfff == 0 && c.physical(v.msr_bitmap);
         c.require(ok, MSR_BITMAP, &[("MSR_BITMAP", v.msr_bitmap)]);
     }
+    let apic = PROC2_X2APIC_MODE | PROC2_APIC_REGISTERS | PROC2_INTERRUPT_DELIVERY;
+    c.require(
+        v.primary & PROC_TPR_SHADOW != 0 || secondary & apic == 0,
+        APIC_VIRTUALIZATION,
+        &[
+            ("PRIMARY_PROC_CONTROLS", v.primary.into()),
+            ("SECONDARY_PROC_CONTROLS", secondary.into()),
+        ],
+    );
     c.require(
         v.pin & PIN_VIRTUAL_NMIS == 0 || v.pin & PIN_NMI_EXITING != 0,
         VIRTUAL_NMIS,
@@ -133,15 +142,6 @@ fn execution<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
         &[
             ("PIN_BASED_CONTROLS", v.pin.into()),
             ("PRIMARY_PROC_CONTROLS", v.primary.into()),
-        ],
-    );
-    let apic = PROC2_X2APIC_MODE | PROC2_APIC_REGISTERS | PROC2_INTERRUPT_DELIVERY;
-    c.require(
-        v.primary & PROC_TPR_SHADOW != 0 || secondary & apic == 0,
-        APIC_VIRTUALIZATION,
-        &[
-            ("PRIMARY_PROC_CONTROLS", v.primary.into()),
-            ("SECONDARY_PROC_CONTROLS", secondary.into()),
         ],
     );
     c.require(
@@ -208,11 +208,7 @@ fn entry<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
         ENTRY,
         &[("ENTRY_CONTROLS", v.entry.into())],
     );
-    c.require(
-        v.entry & ENTRY_TO_SMM_BITS == 0,
-        ENTRY_TO_SMM,
-        &[("ENTRY_CONTROLS", v.entry.into())],
-    );
+    event_injection(c);
     let ok = msr_area_ok(c, v.entry_msr_load);
     c.require(
         ok,
@@ -222,13 +218,17 @@ fn entry<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
             ("ENTRY_MSR_LOAD_ADDR", v.entry_msr_load.1),
         ],
     );
-    event_injection(c);
+    c.require(
+        v.entry & ENTRY_TO_SMM_BITS == 0,
+        ENTRY_TO_SMM,
+        &[("ENTRY_CONTROLS", v.entry.into())],
+    );
 }
 
-/// The exceptions that push an error code (SDM Vol. 3A, 6.13): #DF, #TS, #NP, #SS, #GP, #PF, #AC,
-/// #CP.
+/// The exceptions VM entry requires an error code for where IA32_VMX_BASIC bit 56 is 0 (27.2.1.3):
+/// #DF, #TS, #NP, #SS, #GP, #PF, #AC. #CP (21) came with CET, whose CPUs set bit 56.
 fn has_error_code(vector: u32) -> bool {
-    matches!(vector, 8 | 10..=14 | 17 | 21)
+    matches!(vector, 8 | 10..=14 | 17)
 }
 
 fn event_injection<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
@@ -254,13 +254,19 @@ fn event_injection<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
         _ => true,
     };
     c.require(vector_ok, EVENT_VECTOR, &info_value);
-    // IA32_VMX_BASIC bit 56: any hardware exception may be delivered with or without one.
+    // Only a hardware exception in protected mode may deliver an error code; IA32_VMX_BASIC bit 56
+    // says whether any of them may (with or without one), else exactly those that push one.
     let any_error_code = c.cpu.caps.get(0x480).is_some_and(|basic| bit(basic, 56));
     let delivers = info & EVENT_DELIVER_ERROR_CODE != 0;
     let protected_mode = c.vmcs.guest.cr0 & 1 != 0;
-    let owed = kind == HARDWARE_EXCEPTION && has_error_code(vector) && protected_mode;
+    let may = kind == HARDWARE_EXCEPTION && protected_mode;
+    let owed = may && has_error_code(vector);
     c.require(
-        any_error_code || delivers == owed,
+        if any_error_code {
+            !delivers || may
+        } else {
+            delivers == owed
+        },
         EVENT_ERROR_CODE,
         &[
             ("ENTRY_INTERRUPTION_INFO", info.into()),

@@ -9,7 +9,7 @@ use super::{
     controls::{
         injected_event, EXTERNAL_INTERRUPT, NMI, PIN_VIRTUAL_NMIS, PROC2_UNRESTRICTED_GUEST,
     },
-    host::cr3_ok,
+    host::{cr3_ok, CR0_WP, CR4_CET},
     Checker, Cr, Violation,
 };
 
@@ -21,6 +21,7 @@ rules! {
     GUEST_IA32E_PAGING "27.3.1.1" "IA-32e mode guest CR0.PG and CR4.PAE";
     GUEST_PCIDE "27.3.1.1" "guest CR4.PCIDE outside IA-32e mode";
     GUEST_CR3 "27.3.1.1" "guest CR3 reserved bits";
+    GUEST_DEBUGCTL "27.3.1.1" "guest IA32_DEBUGCTL bits 63:32";
     GUEST_DR7 "27.3.1.1" "guest DR7 bits 63:32";
     GUEST_SYSENTER "27.3.1.1" "guest SYSENTER_ESP and SYSENTER_EIP canonical";
     TR_TI "27.3.1.2" "guest TR selector TI";
@@ -53,28 +54,31 @@ rules! {
     RFLAGS_IF "27.3.1.4" "guest RFLAGS.IF for an injected external interrupt";
     ACTIVITY_STATE "27.3.1.5" "guest activity state supported";
     ACTIVITY_HLT_DPL "27.3.1.5" "guest HLT state requires SS.DPL 0";
+    BLOCKING_INACTIVE "27.3.1.5" "guest STI or MOV SS blocking outside the active state";
     ACTIVITY_EVENT "27.3.1.5" "guest activity state allows the injected event";
     INTERRUPTIBILITY_RESERVED "27.3.1.5" "guest interruptibility reserved bits";
     STI_AND_MOV_SS "27.3.1.5" "guest blocking by STI and by MOV SS together";
     STI_IF "27.3.1.5" "guest blocking by STI requires RFLAGS.IF";
-    BLOCKING_INACTIVE "27.3.1.5" "guest STI or MOV SS blocking outside the active state";
     BLOCKING_EXTERNAL "27.3.1.5" "guest STI or MOV SS blocking with an injected external interrupt";
     BLOCKING_NMI "27.3.1.5" "guest MOV SS blocking with an injected NMI";
     BLOCKING_SMI "27.3.1.5" "guest blocking by SMI outside SMM";
     VIRTUAL_NMI_BLOCKING "27.3.1.5" "guest NMI blocking with an injected virtual NMI";
+    ENCLAVE_INTERRUPTION "27.3.1.5" "guest enclave interruption requires SGX and no MOV SS blocking";
     PENDING_DEBUG_RESERVED "27.3.1.5" "guest pending debug exceptions reserved bits";
     PENDING_DEBUG_BS "27.3.1.5" "guest pending single-step (BS) matches RFLAGS.TF and DEBUGCTL.BTF";
+    PENDING_DEBUG_RTM "27.3.1.5" "guest pending RTM debug exception alone, with no MOV SS blocking";
     LINK_POINTER "27.3.1.5" "VMCS link pointer";
 }
 
 const ENTRY_IA32E_MODE_GUEST: u32 = 1 << 9;
 const ENTRY_LOAD_DEBUG_CONTROLS: u32 = 1 << 2;
 const CR0_PE: u32 = 0;
-const CR0_WP: u32 = 16;
+const CR0_CD_NW: u64 = 3 << 29;
+
 const CR0_PG: u32 = 31;
 const CR4_PAE: u32 = 5;
 const CR4_PCIDE: u32 = 17;
-const CR4_CET: u32 = 23;
+
 const RFLAGS_TF: u32 = 8;
 const RFLAGS_IF_BIT: u32 = 9;
 const RFLAGS_VM_BIT: u32 = 17;
@@ -88,6 +92,7 @@ const BLOCKING_BY_STI: u32 = 1 << 0;
 const BLOCKING_BY_MOV_SS: u32 = 1 << 1;
 const BLOCKING_BY_SMI: u32 = 1 << 2;
 const BLOCKING_BY_NMI: u32 = 1 << 3;
+const ENCLAVE_INTERRUPTION_BIT: u32 = 1 << 4;
 /// Pending debug exceptions: B3-B0, enabled breakpoint (12), BS (14) and, with RTM, bit 16.
 const PENDING_DEBUG_DEFINED: u64 = 0xf | 1 << 12 | 1 << 14;
 const PENDING_BS: u64 = 1 << 14;
@@ -203,8 +208,10 @@ fn unrestricted<F>(c: &Checker<'_, F>) -> bool {
 
 fn control_registers<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
     let g = c.vmcs.guest;
+    // CD and NW are never checked (VM entry does not change them); an unrestricted guest may also run
+    // with paging or protection off.
     let mut cr0_fixed = c.fixed(Cr::Cr0);
-    // An unrestricted guest may run with paging or protection off.
+    cr0_fixed = (cr0_fixed.0 & !CR0_CD_NW, cr0_fixed.1 | CR0_CD_NW);
     if unrestricted(c) {
         cr0_fixed.0 &= !(1 << CR0_PE | 1 << CR0_PG);
     }
@@ -233,6 +240,12 @@ fn control_registers<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
     let cr3 = cr3_ok(c, g.cr3);
     c.require(cr3, GUEST_CR3, &[("GUEST_CR3", g.cr3)]);
     if c.vmcs.entry & ENTRY_LOAD_DEBUG_CONTROLS != 0 {
+        // Which of bits 31:0 are reserved differs between models; 63:32 are on every one.
+        c.require(
+            g.debugctl >> 32 == 0,
+            GUEST_DEBUGCTL,
+            &[("GUEST_IA32_DEBUGCTL", g.debugctl)],
+        );
         c.require(g.dr7 >> 32 == 0, GUEST_DR7, &[("GUEST_DR7", g.dr7)]);
     }
     let sysenter = c.canonical(g.sysenter_esp) && c.canonical(g.sysenter_eip);
@@ -351,19 +364,55 @@ fn segments<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
             );
         }
     }
-    for i in [ES, CS, SS, DS, FS, GS, LDTR, TR] {
+    // P, reserved bits, CS.D with CS.L, limit and G: CS always, the others only where usable.
+    let code_and_data = [ES, CS, SS, DS, FS, GS]
+        .into_iter()
+        .filter(|&i| i == CS || usable(&s[i]));
+    for i in code_and_data.clone() {
+        let ar = (names(i).3, u64::from(s[i].access_rights));
+        c.require(s[i].access_rights & AR_P != 0, PRESENT, &[ar]);
+        c.require(
+            s[i].access_rights & AR_RESERVED == 0,
+            ACCESS_RIGHTS_RESERVED,
+            &[ar],
+        );
+    }
+    if ia32e {
+        c.require(
+            cs.access_rights & AR_L == 0 || cs.access_rights & AR_D == 0,
+            CS_D_L,
+            &[("GUEST_CS_AR", cs.access_rights.into())],
+        );
+    }
+    for i in code_and_data {
+        let (_, _, limit, ar) = names(i);
+        c.require(
+            limit_matches_granularity(&s[i]),
+            LIMIT_GRANULARITY,
+            &[(limit, s[i].limit.into()), (ar, s[i].access_rights.into())],
+        );
+    }
+
+    // TR always, LDTR where usable: type, S, P, reserved bits, limit and G; TR must be usable.
+    let tr_type_ok = match seg_type(&tr) {
+        11 => true,
+        3 => !ia32e,
+        _ => false,
+    };
+    for (i, type_ok, type_rule) in [
+        (TR, tr_type_ok, TR_TYPE),
+        (LDTR, seg_type(&ldtr) == 2, LDTR_TYPE),
+    ] {
         let seg = s[i];
-        // CS and TR are always checked; the others only if usable.
-        if i != CS && i != TR && !usable(&seg) {
+        if i == LDTR && !usable(&seg) {
             continue;
         }
         let (_, _, limit, ar) = names(i);
         let ar_value = (ar, u64::from(seg.access_rights));
-        if i == LDTR || i == TR {
-            c.require(seg.access_rights & AR_S == 0, DESCRIPTOR_TYPE, &[ar_value]);
-        }
+        c.require(type_ok, type_rule, &[ar_value]);
+        c.require(seg.access_rights & AR_S == 0, DESCRIPTOR_TYPE, &[ar_value]);
         c.require(seg.access_rights & AR_P != 0, PRESENT, &[ar_value]);
-        // Bit 16 is the unusable bit, which TR_USABLE checks for TR.
+        // Bit 16 is the unusable bit: TR_USABLE's.
         c.require(
             seg.access_rights & AR_RESERVED == 0,
             ACCESS_RIGHTS_RESERVED,
@@ -374,29 +423,10 @@ fn segments<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
             LIMIT_GRANULARITY,
             &[(limit, seg.limit.into()), ar_value],
         );
+        if i == TR {
+            c.require(usable(&tr), TR_USABLE, &[ar_value]);
+        }
     }
-    if ia32e {
-        c.require(
-            cs.access_rights & AR_L == 0 || cs.access_rights & AR_D == 0,
-            CS_D_L,
-            &[("GUEST_CS_AR", cs.access_rights.into())],
-        );
-    }
-
-    // TR and LDTR.
-    let tr_type_ok = match seg_type(&tr) {
-        11 => true,
-        3 => !ia32e,
-        _ => false,
-    };
-    let tr_ar = [("GUEST_TR_AR", u64::from(tr.access_rights))];
-    c.require(tr_type_ok, TR_TYPE, &tr_ar);
-    c.require(usable(&tr), TR_USABLE, &tr_ar);
-    c.require(
-        !usable(&ldtr) || seg_type(&ldtr) == 2,
-        LDTR_TYPE,
-        &[("GUEST_LDTR_AR", ldtr.access_rights.into())],
-    );
 }
 
 fn descriptor_tables<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
@@ -447,7 +477,14 @@ fn non_register_state<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
     let v = c.vmcs;
     let g = v.guest;
     let misc = c.misc();
-    // IA32_VMX_MISC bits 6-8: HLT, shutdown and wait-for-SIPI are supported.
+    let blocking = g.interruptibility;
+    let state = ("GUEST_INTERRUPTIBILITY", u64::from(blocking));
+    let sti_or_mov_ss = blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS);
+    let info = v.entry_interruption_info;
+    let event = injected_event(info);
+    let event_value = ("ENTRY_INTERRUPTION_INFO", u64::from(info));
+
+    // Activity state. IA32_VMX_MISC bits 6-8: HLT, shutdown and wait-for-SIPI are supported.
     let supported = match g.activity {
         ACTIVE => true,
         HLT => bit(misc, 6),
@@ -465,8 +502,11 @@ fn non_register_state<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
             ("GUEST_SS_AR", g.segments[SS].access_rights.into()),
         ],
     );
-    let info = v.entry_interruption_info;
-    let event = injected_event(info);
+    c.require(
+        sti_or_mov_ss == 0 || g.activity == ACTIVE,
+        BLOCKING_INACTIVE,
+        &[state, activity],
+    );
     if let Some(kind) = event {
         let vector = info & 0xff;
         let ok = match g.activity {
@@ -475,17 +515,11 @@ fn non_register_state<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
             WAIT_FOR_SIPI => false,
             _ => true,
         };
-        c.require(
-            ok,
-            ACTIVITY_EVENT,
-            &[activity, ("ENTRY_INTERRUPTION_INFO", info.into())],
-        );
+        c.require(ok, ACTIVITY_EVENT, &[activity, event_value]);
     }
 
-    let blocking = g.interruptibility;
-    let state = ("GUEST_INTERRUPTIBILITY", u64::from(blocking));
+    // Interruptibility state.
     c.require(blocking >> 5 == 0, INTERRUPTIBILITY_RESERVED, &[state]);
-    let sti_or_mov_ss = blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS);
     c.require(
         sti_or_mov_ss != BLOCKING_BY_STI | BLOCKING_BY_MOV_SS,
         STI_AND_MOV_SS,
@@ -496,33 +530,33 @@ fn non_register_state<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
         STI_IF,
         &[state, ("GUEST_RFLAGS", g.rflags)],
     );
-    c.require(
-        sti_or_mov_ss == 0 || g.activity == ACTIVE,
-        BLOCKING_INACTIVE,
-        &[state, activity],
-    );
-    let event_value = ("ENTRY_INTERRUPTION_INFO", u64::from(info));
     match event {
         Some(EXTERNAL_INTERRUPT) => {
             c.require(sti_or_mov_ss == 0, BLOCKING_EXTERNAL, &[state, event_value]);
         }
-        Some(NMI) => {
-            c.require(
-                blocking & BLOCKING_BY_MOV_SS == 0,
-                BLOCKING_NMI,
-                &[state, event_value],
-            );
-            c.require(
-                v.pin & PIN_VIRTUAL_NMIS == 0 || blocking & BLOCKING_BY_NMI == 0,
-                VIRTUAL_NMI_BLOCKING,
-                &[state, ("PIN_BASED_CONTROLS", v.pin.into())],
-            );
-        }
+        Some(NMI) => c.require(
+            blocking & BLOCKING_BY_MOV_SS == 0,
+            BLOCKING_NMI,
+            &[state, event_value],
+        ),
         _ => {}
     }
     // rvmm never runs in SMM, and its entries are not to SMM.
     c.require(blocking & BLOCKING_BY_SMI == 0, BLOCKING_SMI, &[state]);
+    if event == Some(NMI) {
+        c.require(
+            v.pin & PIN_VIRTUAL_NMIS == 0 || blocking & BLOCKING_BY_NMI == 0,
+            VIRTUAL_NMI_BLOCKING,
+            &[state, ("PIN_BASED_CONTROLS", v.pin.into())],
+        );
+    }
+    c.require(
+        blocking & ENCLAVE_INTERRUPTION_BIT == 0 || c.cpu.sgx && blocking & BLOCKING_BY_MOV_SS == 0,
+        ENCLAVE_INTERRUPTION,
+        &[state],
+    );
 
+    // Pending debug exceptions.
     let pending = g.pending_debug;
     let defined = PENDING_DEBUG_DEFINED | if c.cpu.rtm { PENDING_RTM } else { 0 };
     let pending_value = ("GUEST_PENDING_DBG_EXCEPTIONS", pending);
@@ -542,6 +576,15 @@ fn non_register_state<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
                 ("GUEST_RFLAGS", g.rflags),
                 ("GUEST_IA32_DEBUGCTL", g.debugctl),
             ],
+        );
+    }
+    // An RTM debug exception (bit 16) comes alone: bits 11:0, 14 and 15:13 clear, bit 12 set, no MOV
+    // SS blocking.
+    if pending & PENDING_RTM != 0 {
+        c.require(
+            pending & 0xffff == 1 << 12 && blocking & BLOCKING_BY_MOV_SS == 0,
+            PENDING_DEBUG_RTM,
+            &[pending_value, state],
         );
     }
     let link = g.link_pointer;

@@ -7,6 +7,7 @@ use super::{bit, Checker, Cr, Violation};
 rules! {
     HOST_CR0_FIXED "27.2.2" "host CR0 fixed bits";
     HOST_CR4_FIXED "27.2.2" "host CR4 fixed bits";
+    HOST_CET_WP "27.2.2" "host CR4.CET requires CR0.WP";
     HOST_CR3 "27.2.2" "host CR3 reserved bits";
     HOST_SYSENTER "27.2.2" "host SYSENTER_ESP and SYSENTER_EIP canonical";
     HOST_SELECTOR_RPL_TI "27.2.3" "host selector RPL and TI";
@@ -14,8 +15,8 @@ rules! {
     HOST_TR_NULL "27.2.3" "host TR selector not null";
     HOST_SS_NULL "27.2.3" "host SS selector not null outside a 64-bit host";
     HOST_BASES "27.2.3" "host FS, GS, TR, GDTR and IDTR bases canonical";
-    HOST_ADDRESS_SPACE_SIZE "27.2.4" "host address-space size in IA-32e mode";
     HOST_OUTSIDE_IA32E "27.2.4" "IA-32e mode guest and 64-bit host outside IA-32e mode";
+    HOST_ADDRESS_SPACE_SIZE "27.2.4" "host address-space size in IA-32e mode";
     HOST_64_CR4_PAE "27.2.4" "64-bit host CR4.PAE";
     HOST_64_RIP "27.2.4" "64-bit host RIP canonical";
     HOST_32_CR4_PCIDE "27.2.4" "32-bit host CR4.PCIDE";
@@ -26,6 +27,8 @@ const EXIT_HOST_ADDRESS_SPACE_SIZE: u32 = 1 << 9;
 const ENTRY_IA32E_MODE_GUEST: u32 = 1 << 9;
 const CR4_PAE: u32 = 5;
 const CR4_PCIDE: u32 = 17;
+pub(super) const CR4_CET: u32 = 23;
+pub(super) const CR0_WP: u32 = 16;
 
 const SELECTOR_NAMES: [&str; 7] = [
     "HOST_ES_SELECTOR",
@@ -50,6 +53,11 @@ pub(super) fn check<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
     let (cr0_fixed, cr4_fixed) = (c.fixed(Cr::Cr0), c.fixed(Cr::Cr4));
     c.require_fixed(HOST_CR0_FIXED, ("HOST_CR0", h.cr0), Cr::Cr0, cr0_fixed);
     c.require_fixed(HOST_CR4_FIXED, ("HOST_CR4", h.cr4), Cr::Cr4, cr4_fixed);
+    c.require(
+        !bit(h.cr4, CR4_CET) || bit(h.cr0, CR0_WP),
+        HOST_CET_WP,
+        &[("HOST_CR0", h.cr0), ("HOST_CR4", h.cr4)],
+    );
     let cr3 = cr3_ok(c, h.cr3);
     c.require(cr3, HOST_CR3, &[("HOST_CR3", h.cr3)]);
     let sysenter = c.canonical(h.sysenter_esp) && c.canonical(h.sysenter_eip);
@@ -90,14 +98,14 @@ pub(super) fn check<F: FnMut(Violation)>(c: &mut Checker<'_, F>) {
     }
 
     let exit_value = [("EXIT_CONTROLS", u64::from(v.exit))];
-    if c.cpu.ia32e_mode {
-        c.require(host_64, HOST_ADDRESS_SPACE_SIZE, &exit_value);
-    } else {
+    if !c.cpu.ia32e_mode {
         c.require(
             v.entry & ENTRY_IA32E_MODE_GUEST == 0 && !host_64,
             HOST_OUTSIDE_IA32E,
             &[exit_value[0], ("ENTRY_CONTROLS", v.entry.into())],
         );
+    } else {
+        c.require(host_64, HOST_ADDRESS_SPACE_SIZE, &exit_value);
     }
     if host_64 {
         c.require(bit(h.cr4, CR4_PAE), HOST_64_CR4_PAE, &[("HOST_CR4", h.cr4)]);

@@ -118,6 +118,7 @@ struct Case {
     linear: u32,
     lam: bool,
     rtm: bool,
+    sgx: bool,
     ia32e: bool,
 }
 
@@ -130,6 +131,7 @@ impl Case {
             linear: 48,
             lam: false,
             rtm: false,
+            sgx: false,
             ia32e: true,
         }
     }
@@ -142,6 +144,7 @@ impl Case {
             linear_address_bits: self.linear,
             lam: self.lam,
             rtm: self.rtm,
+            sgx: self.sgx,
             ia32e_mode: self.ia32e,
         };
         let mut found = Vec::new();
@@ -340,6 +343,17 @@ const CASES: &[(Rule, Edit, Edit)] = &[
         },
     ),
     (
+        c::EVENT_ERROR_CODE,
+        |k| {
+            // Even with bit 56, only a hardware exception may carry one.
+            k.caps[0] = k.caps[0].map(|basic| basic | 1 << 56);
+            k.vmcs.guest.rflags |= IF;
+            k.inject(EXTERNAL | 1 << 11);
+        },
+        // #CP, a CET-era vector, without an error code on a CPU without bit 56.
+        |k| k.inject(3 << 8 | 21),
+    ),
+    (
         c::EVENT_ERROR_CODE_BITS,
         |k| {
             k.inject(3 << 8 | 13 | 1 << 11);
@@ -367,6 +381,14 @@ const CASES: &[(Rule, Edit, Edit)] = &[
         h::HOST_CR4_FIXED,
         |k| k.vmcs.host.cr4 &= !0x2000,
         |k| k.vmcs.host.cr4 |= 1 << 16,
+    ),
+    (
+        h::HOST_CET_WP,
+        |k| {
+            k.vmcs.host.cr4 |= 1 << 23;
+            k.vmcs.host.cr0 &= !(1 << 16);
+        },
+        |k| k.vmcs.host.cr4 |= 1 << 23,
     ),
     (
         h::HOST_CR3,
@@ -523,6 +545,21 @@ const CASES: &[(Rule, Edit, Edit)] = &[
             k.lam = true;
         },
         |k| k.vmcs.guest.cr3 = (1 << 39) - 0x1000,
+    ),
+    (
+        g::GUEST_CR0_FIXED,
+        |k| k.vmcs.guest.cr0 &= !(1 << 31),
+        |k| {
+            // CD and NW are not checked, whatever FIXED0 and FIXED1 say.
+            k.caps[6] = Some(0x8000_0021 | 1 << 30);
+            k.caps[7] = Some(0x9fff_ffff);
+            k.vmcs.guest.cr0 |= 1 << 29;
+        },
+    ),
+    (
+        g::GUEST_DEBUGCTL,
+        |k| k.vmcs.guest.debugctl = 1 << 32,
+        |k| k.vmcs.guest.debugctl = 1 << 15 | 1 << 1 | 1,
     ),
     (
         g::GUEST_DR7,
@@ -857,6 +894,41 @@ const CASES: &[(Rule, Edit, Edit)] = &[
         },
     ),
     (
+        g::ENCLAVE_INTERRUPTION,
+        |k| k.vmcs.guest.interruptibility = 1 << 4,
+        |k| {
+            k.vmcs.guest.interruptibility = 1 << 4;
+            k.sgx = true;
+        },
+    ),
+    (
+        g::ENCLAVE_INTERRUPTION,
+        |k| {
+            k.vmcs.guest.interruptibility = 1 << 4 | 2;
+            k.sgx = true;
+        },
+        |_| {},
+    ),
+    (
+        g::PENDING_DEBUG_RTM,
+        |k| {
+            k.rtm = true;
+            k.vmcs.guest.pending_debug = 1 << 16;
+        },
+        |k| {
+            k.rtm = true;
+            k.vmcs.guest.pending_debug = 1 << 16 | 1 << 12;
+        },
+    ),
+    (
+        g::PENDING_DEBUG_RTM,
+        |k| {
+            k.rtm = true;
+            k.vmcs.guest.pending_debug = 1 << 16 | 1 << 12 | 1;
+        },
+        |_| {},
+    ),
+    (
         g::PENDING_DEBUG_BS,
         |k| {
             k.vmcs.guest.interruptibility = 2;
@@ -959,6 +1031,7 @@ fn a_violation_names_the_rule_and_the_values() {
             linear_address_bits: 48,
             lam: false,
             rtm: false,
+            sgx: false,
             ia32e_mode: true,
         }
     });
