@@ -312,8 +312,8 @@ impl Vcpu {
         // A failed VMLAUNCH leaves VMX whatever CPL the VMCS shows: the guest is this kernel, here,
         // and a retry would only fail again (a corrupted SS.DPL would otherwise look like user mode).
         self.entry_undo.launching();
-        // SAFETY: the VMCS is current and complete but for RSP, RIP and RFLAGS, which the trampoline
-        // writes; the guest continues right here.
+        // SAFETY: the VMCS is current and complete but for RSP, which the trampoline writes (RIP and
+        // RFLAGS are its return point and these flags, written above); the guest continues right here.
         match unsafe { rvmm_launch() } {
             0 if self.running() => {}
             0 => {
