@@ -172,13 +172,16 @@ void rvmm_unregister_syscore(void)
 }
 
 /*
- * /sys/kernel/debug/rvmm/exits, whose contents rust/exits_file.rs provides. Created here because
- * the kernel crate's debugfs files have no owner: with .owner set, an open file holds the module,
- * so its release never runs in unloaded code.
+ * /sys/kernel/debug/rvmm/exits, whose contents rust/exits_file.rs provides, and the latency and trace
+ * files, rust/observer_files.rs's. Created here because the kernel crate's debugfs files have no
+ * owner: with .owner set, an open file holds the module, so its release never runs in unloaded code.
  */
 int rvmm_exits_show(struct seq_file *m, const void *counters);
 ssize_t rvmm_exits_write(const void *counters, unsigned long buf, size_t len);
-struct dentry *rvmm_debugfs_create(const void *counters);
+int rvmm_observer_show(struct seq_file *m, const void *hypervisor, int kind);
+ssize_t rvmm_observer_write(const void *hypervisor, int kind, unsigned long buf, size_t len);
+void rvmm_seq_print_symbol(struct seq_file *m, unsigned long address);
+struct dentry *rvmm_debugfs_create(const void *counters, const void *hypervisor);
 void rvmm_debugfs_remove(struct dentry *dir);
 
 static int exits_show(struct seq_file *m, void *unused)
@@ -207,11 +210,54 @@ static const struct file_operations rvmm_exits_fops = {
 	.release = single_release,
 };
 
-struct dentry *rvmm_debugfs_create(const void *counters)
+/* Kinds as rust/observer_files.rs numbers them. */
+#define RVMM_LATENCY	0
+#define RVMM_TRACE	1
+
+#define RVMM_OBSERVER_FILE(name, kind)							\
+static int name##_show(struct seq_file *m, void *unused)				\
+{											\
+	return rvmm_observer_show(m, m->private, kind);					\
+}											\
+											\
+static int name##_open(struct inode *inode, struct file *file)				\
+{											\
+	return single_open(file, name##_show, inode->i_private);			\
+}											\
+											\
+static ssize_t name##_write(struct file *file, const char __user *buf, size_t len,	\
+			    loff_t *ppos)						\
+{											\
+	struct seq_file *m = file->private_data;					\
+											\
+	return rvmm_observer_write(m->private, kind, (unsigned long)buf, len);		\
+}											\
+											\
+static const struct file_operations rvmm_##name##_fops = {				\
+	.owner = THIS_MODULE,								\
+	.open = name##_open,								\
+	.read = seq_read,								\
+	.write = name##_write,								\
+	.llseek = seq_lseek,								\
+	.release = single_release,							\
+}
+
+RVMM_OBSERVER_FILE(latency, RVMM_LATENCY);
+RVMM_OBSERVER_FILE(trace, RVMM_TRACE);
+
+/* A kernel RIP of the exit trace, symbolized at read time, never in root mode. */
+void rvmm_seq_print_symbol(struct seq_file *m, unsigned long address)
+{
+	seq_printf(m, "%pS\n", (void *)address);
+}
+
+struct dentry *rvmm_debugfs_create(const void *counters, const void *hypervisor)
 {
 	struct dentry *dir = debugfs_create_dir("rvmm", NULL);
 
 	debugfs_create_file("exits", 0600, dir, (void *)counters, &rvmm_exits_fops);
+	debugfs_create_file("latency", 0600, dir, (void *)hypervisor, &rvmm_latency_fops);
+	debugfs_create_file("trace", 0600, dir, (void *)hypervisor, &rvmm_trace_fops);
 	return dir;
 }
 

@@ -186,14 +186,27 @@ SYM_FUNC_END(rvmm_launch)
  *
  * Order, as after KVM's vmx_vmexit: registers cleared, RSB filled, IBRS written, branch history
  * cleared, all before the first RET (the handler's) and the first indirect branch (its table).
+ *
+ * Two stubs are built from this: rvmm_vmexit, and rvmm_vmexit_observed, which also reads the TSC
+ * first and passes it to its handler for the latency histogram and the exit trace
+ * (rust/exit_observer.rs). Rust switches HOST_RIP between them, so that with both off the exit path
+ * is rvmm_vmexit, without a single added instruction.
  */
-SYM_CODE_START(rvmm_vmexit)
+.macro VMEXIT_STUB name:req, handler:req, observed:req
+SYM_CODE_START(\name)
 	UNWIND_HINT_END_OF_STACK
 	/* As KVM's vmx_vmexit: a VM exit may inherit the guest's IBT tracker (S_CET is not switched). */
 	ENDBR
 	pushq	$0			/* GuestRegs.rsp */
 	PUSH_GUEST_REGS
 	CLEAR_GUEST_REGS
+.if \observed
+	/* The exit's TSC, in R12: the mitigations below clobber RAX, RCX and RDX. */
+	rdtsc
+	shlq	$32, %rdx
+	orq	%rax, %rdx
+	movq	%rdx, %r12
+.endif
 
 	/*
 	 * Guest RSB entries must not feed root-mode RETs: full refill with retpoline or legacy IBRS,
@@ -208,10 +221,13 @@ SYM_CODE_START(rvmm_vmexit)
 
 	movq	%rsp, %rdi		/* struct GuestRegs * */
 	movq	GUEST_REGS_SIZE(%rsp), %rsi	/* struct Vcpu * */
-	call	rvmm_handle_vmexit
-.Lnext:
+.if \observed
+	movq	%r12, %rdx		/* u64 exit_tsc */
+.endif
+	call	\handler
+.Lnext_\@:
 	testq	%rax, %rax
-	jz	.Lresume_natively
+	jz	.Lresume_natively_\@
 
 	SPEC_CTRL_LEAVE_ROOT
 	/*
@@ -222,7 +238,7 @@ SYM_CODE_START(rvmm_vmexit)
 	ALTERNATIVE "", __stringify(movl $GUEST_SS_AR_BYTES, %ecx; vmread %rcx, GUEST_REGS_RSP(%rsp)), \
 		X86_FEATURE_CLEAR_CPU_BUF
 	POP_GUEST_REGS
-	ALTERNATIVE "", __stringify(testb $0x60, (%rsp); jz .Lresume_cpl0; RVMM_VERW; .Lresume_cpl0:), \
+	ALTERNATIVE "", __stringify(testb $0x60, (%rsp); jz .Lresume_cpl0_\@; RVMM_VERW; .Lresume_cpl0_\@:), \
 		X86_FEATURE_CLEAR_CPU_BUF
 	vmresume
 
@@ -237,18 +253,22 @@ SYM_CODE_START(rvmm_vmexit)
 	movq	%rsp, %rdi
 	movq	GUEST_REGS_SIZE(%rsp), %rsi
 	call	rvmm_handle_vmresume_failure
-	jmp	.Lnext
+	jmp	.Lnext_\@
 
-.Lresume_natively:
+.Lresume_natively_\@:
 	SPEC_CTRL_LEAVE_ROOT
 	POP_GUEST_REGS
 	movq	(%rsp), %rsp		/* GuestRegs.rsp: the IRET frame */
 	UNWIND_HINT_IRET_REGS
 	/* As on the kernel's own IRET to user mode (CLEAR_CPU_BUFFERS): CPL from the frame's CS. */
-	ALTERNATIVE "", __stringify(testb $3, 8(%rsp); jz .Liret_cpl0; RVMM_VERW; .Liret_cpl0:), \
+	ALTERNATIVE "", __stringify(testb $3, 8(%rsp); jz .Liret_cpl0_\@; RVMM_VERW; .Liret_cpl0_\@:), \
 		X86_FEATURE_CLEAR_CPU_BUF
 	iretq
-SYM_CODE_END(rvmm_vmexit)
+SYM_CODE_END(\name)
+.endm
+
+VMEXIT_STUB rvmm_vmexit, rvmm_handle_vmexit, 0
+VMEXIT_STUB rvmm_vmexit_observed, rvmm_handle_vmexit_observed, 1
 
 /*
  * A copy of clear_bhb_loop() (arch/x86/entry/entry_64.S), which is exported to KVM only. Keep in

@@ -31,6 +31,23 @@ insmod "$RVMM_KO" || exit 1
 echo "rvmm-bench: idle for 1 s"
 idle_exits=$(/bench/workload idle 1 | awk '{ print $2 }')
 measure rvmm
+# The latency histogram and the exit trace, each on, then both, then both off again: what they cost
+# an exit when on, and that switching them off gives the plain exit path back.
+RVMM_DEBUGFS=/sys/kernel/debug/rvmm
+observed() {
+	echo "rvmm-bench: measuring with $1"
+	cat "$OPS" >"/tmp/observed_$2"
+}
+echo on >$RVMM_DEBUGFS/latency
+observed "the latency histogram on" latency_on
+echo off >$RVMM_DEBUGFS/latency
+echo on >$RVMM_DEBUGFS/trace
+observed "the exit trace on" trace_on
+echo on >$RVMM_DEBUGFS/latency
+observed "both on" both_on
+echo off >$RVMM_DEBUGFS/latency
+echo off >$RVMM_DEBUGFS/trace
+observed "both switched off again" off_again
 rmmod rvmm
 # rvmm's load and unload messages say how long (de)virtualizing took and what it holds per CPU;
 # those times include interrupts, so take the least of five cycles.
@@ -42,6 +59,11 @@ least() { sed -n "s/$1/\1/p" | sort -n | head -n 1; }
 
 for metric in cpuid_leaf0 cpuid_rvmm_leaf user_cpuid vmcall_ping rdmsr_feature_control ticks_per_syscall; do
 	echo "rvmm-bench: $metric $(value $metric /tmp/native) $(value $metric /tmp/rvmm)"
+done
+for phase in latency_on trace_on both_on off_again; do
+	for op in cpuid_leaf0 vmcall_ping; do
+		echo "rvmm-bench: ${phase}_$op $(value $op /tmp/native) $(value $op /tmp/observed_$phase)"
+	done
 done
 # "kvm-bench: METRIC TICKS" lines: the table's KVM column.
 cat /tmp/kvm 2>/dev/null

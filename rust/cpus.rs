@@ -82,7 +82,8 @@ pub(crate) struct HotplugGuard(());
 
 impl HotplugGuard {
     pub(crate) fn lock() -> Self {
-        // SAFETY: may sleep; only called from process context (module init and exit).
+        // SAFETY: may sleep; only called from process context (module init and exit, debugfs
+        // writes).
         unsafe { bindings::cpus_read_lock() };
         HotplugGuard(())
     }

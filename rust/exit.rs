@@ -10,7 +10,7 @@ use crate::{
     fault_injection,
     guest_regs::GuestRegs,
     hw,
-    vcpu::{Vcpu, VmxOwner},
+    vcpu::{self, Vcpu, VmxOwner},
     vmx::{
         controls::{self, ENTRY_IA32E_MODE_GUEST},
         cpuid,
@@ -55,6 +55,25 @@ unsafe extern "C" fn rvmm_handle_vmexit(regs: *mut GuestRegs, vcpu: *const Vcpu)
     handle(regs, vcpu) as u64
 }
 
+/// Called by the observing exit stub (asm/vmx.S), which HOST_RIP points at while the latency
+/// histogram or the exit trace is on: the same handling, timed from `exit_tsc`, the TSC the stub
+/// read at the exit, and recorded (rust/exit_observer.rs).
+///
+/// # Safety
+///
+/// As for [`rvmm_handle_vmexit`].
+#[no_mangle]
+unsafe extern "C" fn rvmm_handle_vmexit_observed(
+    regs: *mut GuestRegs,
+    vcpu: *const Vcpu,
+    exit_tsc: u64,
+) -> u64 {
+    // SAFETY: as above.
+    let (regs, vcpu) = unsafe { (&mut *regs, &*vcpu) };
+    vcpu.observers()
+        .around(vcpu.cpu(), exit_tsc, || handle(regs, vcpu)) as u64
+}
+
 /// Called by the exit stub when VMRESUME itself failed (VMfailValid): see [`failed_entry`].
 ///
 /// # Safety
@@ -68,6 +87,8 @@ unsafe extern "C" fn rvmm_handle_vmresume_failure(regs: *mut GuestRegs, vcpu: *c
     failed_entry(regs, vcpu, ENTRY_FAILURE | error) as u64
 }
 
+// Inlined into both stubs' entry points, so that the plain one stays a single call.
+#[inline(always)]
 fn handle(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let reason = hw::vmread(fields::EXIT_REASON) as u32;
     let basic = (reason & 0xffff) as usize;
@@ -377,6 +398,11 @@ fn hypercall(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
                 VmxOwner::Nobody,
             );
             return Next::Natively;
+        }
+        hypercall::Call::Observe(on) => {
+            // From the next exit on; this one returns through the stub it came in by.
+            hw::vmwrite_in_exit(fields::HOST_RIP, vcpu::exit_stub(on));
+            regs.rax = 0;
         }
         hypercall::Call::Unknown => {
             regs.rax = hypercall::UNKNOWN_FUNCTION;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/sys/kernel/debug/rvmm/exits`: the exit counters as a table; writing `0` resets them.
+//! `/sys/kernel/debug/rvmm/exits`: the exit counters as a table; writing `0` resets them. The
+//! directory also holds the latency and trace files (rust/observer_files.rs).
 //!
 //! The file is created by the C shim rather than with `kernel::debugfs`, whose file operations have
 //! no owning module: a file still open at `rmmod` would then call its release operation in freed
 //! module memory on close (the stress selftest hit exactly that). With `.owner` set, an open file
 //! holds the module, and `rmmod` fails with EBUSY until it is closed, as for any C module.
 
-use crate::exit_counters::ExitCounters;
+use crate::{exit_counters::ExitCounters, hypervisor::Hypervisor};
 use core::ffi::c_void;
 use kernel::{
     bindings, fmt,
@@ -19,11 +20,12 @@ use kernel::{
 extern "C" {
     // asm/shim.c
     // `struct dentry *`, opaque here: only the shim looks inside.
-    fn rvmm_debugfs_create(counters: *const c_void) -> *mut c_void;
+    fn rvmm_debugfs_create(counters: *const c_void, hypervisor: *const c_void) -> *mut c_void;
     fn rvmm_debugfs_remove(dir: *mut c_void);
 }
 
-/// The `rvmm` debugfs directory and its `exits` file, showing `counters`.
+/// The `rvmm` debugfs directory: its `exits` file shows `counters`, its `latency` and `trace` files
+/// the hypervisor's observers.
 pub(crate) struct ExitsFile {
     dir: *mut c_void,
 }
@@ -34,11 +36,17 @@ unsafe impl Send for ExitsFile {}
 unsafe impl Sync for ExitsFile {}
 
 impl ExitsFile {
-    /// Creates the file; `counters` must outlive the returned value.
-    pub(crate) fn new(counters: &ExitCounters) -> Self {
-        // SAFETY: `counters` outlives the file, which `drop` removes (debugfs then waits for
-        // reads and writes in progress); the shim's callbacks only read it.
-        let dir = unsafe { rvmm_debugfs_create(core::ptr::from_ref(counters).cast()) };
+    /// Creates the files; `counters` and `hypervisor` must outlive the returned value.
+    pub(crate) fn new(counters: &ExitCounters, hypervisor: &Hypervisor) -> Self {
+        // SAFETY: `counters` and `hypervisor` outlive the files, which `drop` removes (debugfs then
+        // waits for reads and writes in progress); the shim's callbacks only take shared
+        // references to them.
+        let dir = unsafe {
+            rvmm_debugfs_create(
+                core::ptr::from_ref(counters).cast(),
+                core::ptr::from_ref(hypervisor).cast(),
+            )
+        };
         Self { dir }
     }
 }
@@ -51,7 +59,7 @@ impl Drop for ExitsFile {
 }
 
 /// Lets the table writer print into a seq_file.
-struct SeqWriter<'a>(&'a SeqFile);
+pub(crate) struct SeqWriter<'a>(pub(crate) &'a SeqFile);
 
 impl fmt::Write for SeqWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {

@@ -24,6 +24,18 @@ extern "C" {
     fn rvmm_load_gs_selector(selector: u16);
 }
 
+/// Reads the time-stamp counter. Not ordered against the code around it, as the exit stub's RDTSC
+/// is not: the latency it measures is the exit handler's, give or take a few instructions.
+#[inline(always)]
+pub(crate) fn rdtsc() -> u64 {
+    let (low, high): (u32, u32);
+    // SAFETY: RDTSC only writes EDX:EAX (the kernel leaves CR4.TSD clear, and root mode is CPL 0).
+    unsafe {
+        asm!("rdtsc", out("eax") low, out("edx") high, options(nostack, nomem, preserves_flags))
+    };
+    u64::from(high) << 32 | u64::from(low)
+}
+
 /// Executes CPUID for `leaf`/`subleaf` and returns EAX, EBX, ECX, EDX.
 pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
     let (eax, ebx, ecx, edx): (u32, u32, u32, u32);

@@ -5,10 +5,14 @@
 use crate::{
     cpus::{self, HotplugGuard},
     exit_counters::ExitCounters,
+    exit_observer::{Kind, Observers},
     fault_injection, hotplug, hw,
     vcpu::{Step, Vcpu, INJECTED, VMFAIL_INVALID},
     vmcs_setup::Shared,
-    vmx::{capabilities::Capabilities, exit_reason::ENTRY_FAILURE, hypercall, instruction_error},
+    vmx::{
+        capabilities::Capabilities, exit_reason::ENTRY_FAILURE, hypercall, instruction_error,
+        observe::Command,
+    },
 };
 use kernel::{
     cpu,
@@ -28,6 +32,8 @@ pub(crate) struct Hypervisor {
     vcpus: KVec<Option<KBox<Vcpu>>>,
     /// Virtualizes CPUs that come online and devirtualizes those that go offline.
     hotplug: Option<hotplug::Registration>,
+    /// The latency histograms and exit trace every Vcpu records into.
+    observers: Pin<KBox<Observers>>,
 }
 
 impl Hypervisor {
@@ -44,10 +50,12 @@ impl Hypervisor {
         let shared = KBox::new(shared, GFP_KERNEL)?;
         let possible = cpus::possible();
         fault_injection::allocation()?;
+        let observers = KBox::pin_init(Observers::new(), GFP_KERNEL)?;
+        fault_injection::allocation()?;
         let mut vcpus = KVec::with_capacity(cpu::nr_cpu_ids() as usize, GFP_KERNEL)?;
         for id in 0..cpu::nr_cpu_ids() {
             let vcpu = if possible.clone().any(|c| c == id) {
-                Some(Vcpu::new(&shared, counters.row(id))?)
+                Some(Vcpu::new(&shared, counters.row(id), &observers, id)?)
             } else {
                 None
             };
@@ -60,6 +68,7 @@ impl Hypervisor {
                 shared,
                 vcpus,
                 hotplug: None,
+                observers,
             },
             GFP_KERNEL,
         )?;
@@ -131,6 +140,41 @@ impl Hypervisor {
         ) {
             self.shared.facts.log(id, &vcpu.entry_vmcs());
         }
+    }
+
+    pub(crate) fn observers(&self) -> &Observers {
+        &self.observers
+    }
+
+    /// Applies a command written to the latency or trace file. Switching one on or off points
+    /// HOST_RIP of every CPU under rvmm at the exit stub that now applies; a CPU launched later
+    /// (hotplug, resume) takes it from the observers' state.
+    pub(crate) fn observe(&self, kind: Kind, command: Command) -> Result {
+        let observers = &*self.observers;
+        let _serialized = observers.commands.lock();
+        match command {
+            Command::On => observers.switch_on(kind)?,
+            Command::Off => observers.switch_off(kind),
+            Command::Reset => {
+                observers.reset(kind);
+                return Ok(());
+            }
+        }
+        let function = if observers.any_on() {
+            hypercall::OBSERVE
+        } else {
+            hypercall::UNOBSERVE
+        };
+        // No CPU comes or goes between reading the state and switching every online one.
+        let _hotplug = HotplugGuard::lock();
+        cpus::on_each_online(&|cpu: cpu::CpuId| {
+            if self.vcpu(cpu.as_u32()).is_some_and(|v| v.running()) {
+                // SAFETY: this CPU runs under rvmm (its Vcpu says so, and only this CPU changes
+                // that); the hypercall changes nothing the kernel sees but RAX.
+                unsafe { hw::vmcall(function) };
+            }
+        });
+        Ok(())
     }
 
     fn vcpu(&self, id: u32) -> Option<&Vcpu> {

@@ -11,12 +11,14 @@ mod cpus;
 mod entry_checker;
 mod exit;
 mod exit_counters;
+mod exit_observer;
 mod exits_file;
 mod fault_injection;
 mod guest_regs;
 mod hotplug;
 mod hw;
 mod hypervisor;
+mod observer_files;
 mod vcpu;
 mod vmcs_setup;
 // Shared with the host crate that `cargo test` builds, where `pub` is that crate's interface.
@@ -71,10 +73,11 @@ module! {
 }
 
 struct Rvmm {
-    // Dropped in this order: every CPU is devirtualized and the file that shows the counters is
-    // removed before the counters go.
-    _hypervisor: KBox<hypervisor::Hypervisor>,
+    // Dropped in this order: the files that show the counters and the hypervisor's observers go
+    // first (an open one holds the module, so none is in use), then every CPU is devirtualized,
+    // then the counters go.
     _exits_file: exits_file::ExitsFile,
+    _hypervisor: KBox<hypervisor::Hypervisor>,
     _counters: KBox<exit_counters::ExitCounters>,
 }
 
@@ -90,16 +93,16 @@ impl kernel::Module for Rvmm {
         let counters = KBox::new(counters, GFP_KERNEL)?;
         let hypervisor = hypervisor::Hypervisor::start(&capabilities, &counters, &hotplug)?;
         drop(hotplug);
-        let exits_file = exits_file::ExitsFile::new(&counters);
+        let exits_file = exits_file::ExitsFile::new(&counters, &hypervisor);
         pr_info!(
-            "virtualized {} CPUs in {} us, {} KiB per CPU; exit counters: /sys/kernel/debug/rvmm/exits\n",
+            "virtualized {} CPUs in {} us, {} KiB per CPU; exit counters, latency and trace in /sys/kernel/debug/rvmm/\n",
             hypervisor.cpus(),
             start.elapsed().as_micros_ceil(),
             (vcpu::Vcpu::MEMORY + exit_counters::ExitCounters::MEMORY_PER_CPU).div_ceil(1024)
         );
         Ok(Self {
-            _hypervisor: hypervisor,
             _exits_file: exits_file,
+            _hypervisor: hypervisor,
             _counters: counters,
         })
     }

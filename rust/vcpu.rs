@@ -4,7 +4,9 @@
 //! guest (VMLAUNCH from the live state) and back (VMXOFF and a native return).
 
 use crate::{
-    entry_checker, fault_injection,
+    entry_checker,
+    exit_observer::Observers,
+    fault_injection,
     guest_regs::GuestRegs,
     hw,
     vmcs_setup::Shared,
@@ -28,6 +30,7 @@ extern "C" {
     fn rvmm_launch() -> u64;
     fn rvmm_launch_return();
     fn rvmm_vmexit();
+    fn rvmm_vmexit_observed();
     // asm/shim.c
     fn rvmm_report_yield();
 }
@@ -107,6 +110,10 @@ pub(crate) struct Vcpu {
     stack: KBox<MaybeUninit<HostStack>>,
     /// This CPU's row of exit counters, owned by the module, which drops it after every Vcpu.
     counters: *const [Atomic<u64>; exit_reason::COUNT],
+    /// The latency histograms and exit trace, owned by the hypervisor, which outlives every Vcpu.
+    observers: *const Observers,
+    /// The CPU this Vcpu is for.
+    cpu: u32,
     /// 1 while this CPU runs as rvmm's guest.
     running: Atomic<u32>,
     /// How set-up failed: step << 32 | error number; 0 if it did not.
@@ -125,8 +132,8 @@ pub(crate) struct Vcpu {
     iret_frame: UnsafeCell<[u64; 5]>,
 }
 
-// SAFETY: `counters` points into the module's exit counters, which outlive every Vcpu and are only
-// used through atomics; everything else is owned, and the mutable state shared with other CPUs is
+// SAFETY: `counters` points into the module's exit counters and `observers` to the hypervisor's,
+// which outlive every Vcpu and are only used through atomics (and a mutex); everything else is owned, and the mutable state shared with other CPUs is
 // atomic.
 unsafe impl Send for Vcpu {}
 // SAFETY: as above; the VMCS, host stack, `entry_undo` and `iret_frame` are only used by hardware and
@@ -142,6 +149,8 @@ impl Vcpu {
     pub(crate) fn new(
         shared: &Shared,
         counters: *const [Atomic<u64>; exit_reason::COUNT],
+        observers: &Observers,
+        cpu: u32,
     ) -> Result<KBox<Self>> {
         let revision = shared.revision_id.to_le_bytes();
         fault_injection::allocation()?;
@@ -162,6 +171,8 @@ impl Vcpu {
                 vmcs,
                 stack,
                 counters,
+                observers,
+                cpu,
                 running: Atomic::new(0),
                 failure: Atomic::new(0),
                 stopped_by: Atomic::new(0),
@@ -224,6 +235,17 @@ impl Vcpu {
         if let Some(counter) = unsafe { &*self.counters }.get(reason) {
             counter.add(1, Relaxed);
         }
+    }
+
+    /// The latency histograms and exit trace this CPU records into.
+    #[inline(always)]
+    pub(crate) fn observers(&self) -> &Observers {
+        // SAFETY: valid for the life of the Vcpu (see the Sync argument).
+        unsafe { &*self.observers }
+    }
+
+    pub(crate) fn cpu(&self) -> u32 {
+        self.cpu
     }
 
     fn fail(&self, step: Step, error: u32) {
@@ -442,7 +464,7 @@ impl Vcpu {
         w(HOST_SYSENTER_ESP, sysenter[1])?;
         w(HOST_SYSENTER_EIP, sysenter[2])?;
         w(HOST_RSP, self.host_rsp() as u64)?;
-        w(HOST_RIP, rvmm_vmexit as usize as u64)
+        w(HOST_RIP, exit_stub(self.observers().any_on()))
     }
 
     /// Leaves VMX operation in root mode and arranges for the exit stub to resume the guest's code
@@ -556,6 +578,15 @@ impl Vcpu {
     /// Whether this CPU was handed to another hypervisor (see [`Vcpu::hand_over`]).
     pub(crate) fn yielded(&self) -> bool {
         self.yielded.load(Relaxed) != 0
+    }
+}
+
+/// HOST_RIP: the exit stub that times and records exits (`observed`), or the one that does not.
+pub(crate) fn exit_stub(observed: bool) -> u64 {
+    if observed {
+        rvmm_vmexit_observed as usize as u64
+    } else {
+        rvmm_vmexit as usize as u64
     }
 }
 

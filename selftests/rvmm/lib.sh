@@ -37,6 +37,22 @@ contains() { printf '%s\n' "$1" | grep -qE -- "$2"; }
 # write_once FILE DATA: one write(2) of DATA to FILE; prints the error text, if any.
 write_once() { printf '%s' "$2" | dd of="$1" bs=65536 2>&1 >/dev/null | grep -v records; }
 
+# einval_writes FILE DATA...: one write(2) of each DATA to FILE; prints how many failed with EINVAL,
+# and says on stderr what each other one gave.
+einval_writes() {
+	file=$1 rejected=0
+	shift
+	for data in "$@"; do
+		out=$(write_once "$file" "$data")
+		if contains "$out" 'Invalid argument'; then
+			rejected=$((rejected + 1))
+		else
+			ktap_print_msg "writing '$(printf '%.16s' "$data")' gave: '$out', not EINVAL" >&2
+		fi
+	done
+	echo "$rejected"
+}
+
 # Start from a known state: not loaded, empty kernel log.
 rvmm_setup() {
 	rvmm_loaded && rmmod rvmm

@@ -5,6 +5,8 @@
  *
  *   rvmm_probe CPU cpuid LEAF [SUBLEAF]   print EAX EBX ECX EDX in hex and the signature as text
  *   rvmm_probe CPU cpuid-loop N LEAF      execute CPUID N times
+ *   rvmm_probe CPU cpuid-traced N LEAF    the same with one CPUID instruction; first print
+ *                                         "pid PID rip ADDRESS" of this process and that instruction
  *   rvmm_probe CPU exec INSTRUCTION       execute it at CPL 3 (see instructions[]); print the signal
  *                                         and where it hit, or "no fault"
  *   rvmm_probe CPU rdmsr MSR [LAST]       read through /dev/cpu/CPU/msr; print the value or the errno
@@ -155,6 +157,18 @@ static void on_sigtrap(int sig, siginfo_t *info, void *context)
 }
 
 /* Set TF with POPF: the trap comes after the instruction that follows, here CPUID. */
+/* One CPUID instruction at a known address, for the exit trace; noclone keeps the label unique. */
+extern char rvmm_traced_cpuid[];
+
+static __attribute__((noinline, noclone)) void traced_cpuid(uint32_t leaf)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile(".globl rvmm_traced_cpuid\n\trvmm_traced_cpuid: cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(leaf), "c"(0));
+}
+
 static int step_cpuid(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigtrap, .sa_flags = SA_SIGINFO };
@@ -380,7 +394,7 @@ static int load_race(int cpu, const char *first, const char *second, long delay_
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
+	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | cpuid-traced N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
 	return 2;
 }
 
@@ -429,6 +443,16 @@ int main(int argc, char **argv)
 
 		for (long i = 0; i < n; i++)
 			cpuid(leaf, 0, r);
+		return 0;
+	}
+	if (!strcmp(argv[2], "cpuid-traced") && argc == 5) {
+		long n = atol(argv[3]);
+		uint32_t leaf = strtoul(argv[4], NULL, 0);
+
+		printf("pid %d rip %#lx\n", getpid(), (unsigned long)rvmm_traced_cpuid);
+		fflush(stdout);
+		for (long i = 0; i < n; i++)
+			traced_cpuid(leaf);
 		return 0;
 	}
 	if (!strcmp(argv[2], "kexec") && argc == 6)

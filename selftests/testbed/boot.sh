@@ -75,13 +75,16 @@ make_iso() {
 # The Bochs CPU model of every run that names none.
 DEFAULT_MODEL=corei7_skylake_x
 
-# bochs_cpu_quirks MODEL: what Bochs needs on its "cpu:" line to boot Linux natively on MODEL.
+# bochs_cpu_quirks MODEL: what Bochs needs on its "cpu:" line to boot Linux natively on MODEL, and the
+# features RVMM_BOCHS_EXCLUDE names (the benchmark's) left out.
 bochs_cpu_quirks() {
+	local exclude=${RVMM_BOCHS_EXCLUDE:-}
 	case $1 in
 	# Bochs offers AMX without XFD, which no real CPU does: Linux then drops XTILEDATA from
 	# XCR0 but keeps XTILECFG, and XSETBV raises #GP in fpu__init_cpu_xstate (SDM Vol. 1, 13.3).
-	sapphire_rapids) echo ', exclude_features="amx amx_int8 amx_bf16 amx_fp16 amx_complex"' ;;
+	sapphire_rapids) exclude+=" amx amx_int8 amx_bf16 amx_fp16 amx_complex" ;;
 	esac
+	[ -z "$exclude" ] || echo ", exclude_features=\"${exclude# }\""
 }
 
 # kernel_cmdline_quirks MODEL: what the guest kernel needs on its command line to boot on MODEL.
