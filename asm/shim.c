@@ -10,6 +10,7 @@
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/syscore_ops.h>
+#include <asm/apic.h>
 #include <asm/desc.h>
 #include <asm/gsseg.h>
 #include <asm/msr.h>
@@ -124,6 +125,30 @@ void rvmm_sync_yield_reports(void)
 
 	for_each_possible_cpu(cpu)
 		irq_work_sync(per_cpu_ptr(&yield_report, cpu));
+}
+
+/*
+ * An INIT that exited (rust/vcpu.rs, reset_by_init), raised again once this CPU is out of VMX
+ * operation: INIT to its own APIC ID, as Linux sends INIT to a CPU it boots (smpboot.c). Root mode,
+ * interrupts off: only this CPU's APIC registers are touched. The kernel's apic_icr_write() is a
+ * static call not exported to modules, so the ICR is written here, as its two drivers do.
+ */
+void rvmm_send_init_to_self(void);
+
+void rvmm_send_init_to_self(void)
+{
+	u32 init = APIC_INT_LEVELTRIG | APIC_INT_ASSERT | APIC_DM_INIT;
+
+	if (x2apic_mode) {
+		u64 id;
+
+		rdmsrq(APIC_BASE_MSR + (APIC_ID >> 4), id);
+		wrmsrq(APIC_BASE_MSR + (APIC_ICR >> 4), id << 32 | init);
+	} else {
+		native_apic_mem_write(APIC_ICR2,
+				      SET_XAPIC_DEST_FIELD(native_apic_mem_read(APIC_ID) >> 24));
+		native_apic_mem_write(APIC_ICR, init);
+	}
 }
 
 /*

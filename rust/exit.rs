@@ -30,9 +30,8 @@ const GP: u8 = 13;
 const HARDWARE_EXCEPTION: u32 = 3 << 8;
 const DELIVER_ERROR_CODE: u32 = 1 << 11;
 const VALID: u32 = 1 << 31;
-/// Activity states "active" and "wait-for-SIPI" (SDM 25.4.2).
+/// Activity state "active" (SDM 25.4.2).
 const ACTIVE: u64 = 0;
-const WAIT_FOR_SIPI: u64 = 3;
 
 /// What the exit stub does next.
 #[repr(u64)]
@@ -137,12 +136,12 @@ static HANDLERS: [Handler; COUNT] = {
     table[EXCEPTION_NMI] = |_, _, _| reflect_event();
     // Not enabled; if it happens the interrupt is still pending and reaches the guest.
     table[EXTERNAL_INTERRUPT] = |_, _, _| Next::Resume;
-    // An INIT puts a real CPU in wait-for-SIPI; the guest's CPU does the same. Linux never sends
-    // INIT or SIPI to an online CPU, and rvmm only runs on online ones.
-    table[INIT] = |_, _, _| {
-        hw::vmwrite_in_exit(fields::GUEST_ACTIVITY_STATE, WAIT_FOR_SIPI);
-        Next::Resume
-    };
+    // INIT exits in VMX non-root operation and is blocked in root operation (SDM 26.2, 25.8). A
+    // real CPU resets and waits for SIPI; so does this one, natively (see Vcpu::reset_by_init), and
+    // the SIPI starts it at the vector, as after a crash kexec the next kernel expects of a CPU
+    // that the crashed one left under rvmm. Never returns.
+    table[INIT] = |_, vcpu, _| vcpu.reset_by_init();
+    // Only in wait-for-SIPI, which rvmm never enters.
     table[SIPI] = |_, _, _| Next::Resume;
     // Leave VMX and let the faulting instruction run natively, so that the machine resets as it
     // would without rvmm.
@@ -164,6 +163,10 @@ fn vmxoff(regs: &mut GuestRegs, vcpu: &Vcpu, _: u32) -> Next {
     }
     let rflags = hw::vmread(fields::GUEST_RFLAGS);
     hw::vmwrite_in_exit(fields::GUEST_RFLAGS, instruction_error::vm_succeed(rflags));
+    if fault_injection::ignore_vmxoff() {
+        // Testing: as if rvmm had no crash hook on this CPU, which stays under rvmm.
+        return skip_instruction(vcpu);
+    }
     vcpu.leave_vmx(
         regs,
         next_rip(hw::vmread(fields::GUEST_RIP)),

@@ -81,7 +81,8 @@ pub(crate) struct Observers {
 }
 
 // SAFETY: the tables are only accessed through atomics, and freed in `drop`, when no CPU runs under
-// rvmm any more (the hypervisor devirtualized them all before dropping this).
+// rvmm any more: the hypervisor devirtualized them all before dropping this, with an IPI to each that
+// cannot run before an exit handler in progress there has returned (interrupts are off in root mode).
 unsafe impl Send for Observers {}
 // SAFETY: as above.
 unsafe impl Sync for Observers {}
@@ -114,7 +115,7 @@ impl Observers {
     }
 
     pub(crate) fn is_on(&self, kind: Kind) -> bool {
-        self.switch(kind).load(Relaxed)
+        self.switch(kind).load(Acquire)
     }
 
     /// Whether exits must go through the observing stub.
@@ -130,15 +131,17 @@ impl Observers {
                 Kind::Latency => Words::new(cpus * LATENCY_STRIDE)?,
                 Kind::Trace => Words::new(cpus * TRACE_STRIDE)?,
             };
+            // Initialized before it is published: an exit may record into it right after.
+            reset_table(kind, &words);
             let table = KBox::into_raw(KBox::new(words, GFP_KERNEL)?);
             let slot = match kind {
                 Kind::Latency => &self.latency,
                 Kind::Trace => &self.trace,
             };
             slot.store(table, Release);
-            self.reset(kind);
         }
-        self.switch(kind).store(true, Relaxed);
+        // Release, with the exits' Acquire: whoever sees it on finds the table.
+        self.switch(kind).store(true, Release);
         Ok(())
     }
 
@@ -148,25 +151,8 @@ impl Observers {
 
     /// Forgets what `kind` holds.
     pub(crate) fn reset(&self, kind: Kind) {
-        let Some(t) = self.table(kind) else {
-            return;
-        };
-        for cpu in 0..cpu::nr_cpu_ids() as usize {
-            match kind {
-                Kind::Latency => {
-                    for reason in 0..COUNT {
-                        let cell = cpu * LATENCY_STRIDE + reason * CELLS;
-                        for (k, word) in t.0[cell..cell + CELLS].iter().enumerate() {
-                            // The min starts above any duration.
-                            word.store(if k == 1 { u64::MAX } else { 0 }, Relaxed);
-                        }
-                    }
-                }
-                Kind::Trace => {
-                    let ring = cpu * TRACE_STRIDE;
-                    t.0[ring + 1].store(t.0[ring].load(Acquire), Relaxed);
-                }
-            }
+        if let Some(table) = self.table(kind) {
+            reset_table(kind, table);
         }
     }
 
@@ -299,6 +285,25 @@ impl Observers {
             }
         }
         Ok(())
+    }
+}
+
+/// Empties a table: no exits counted (each min above any duration), no records since the last one.
+fn reset_table(kind: Kind, t: &Words) {
+    for cpu in 0..cpu::nr_cpu_ids() as usize {
+        match kind {
+            Kind::Latency => {
+                let cells = t.0.iter().skip(cpu * LATENCY_STRIDE).take(COUNT * CELLS);
+                for (k, word) in cells.enumerate() {
+                    word.store(if k % CELLS == 1 { u64::MAX } else { 0 }, Relaxed);
+                }
+            }
+            Kind::Trace => {
+                if let Some([head, reset_at, ..]) = t.0.get(cpu * TRACE_STRIDE..) {
+                    reset_at.store(head.load(Acquire), Relaxed);
+                }
+            }
+        }
     }
 }
 

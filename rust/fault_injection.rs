@@ -20,6 +20,9 @@
 //! - `inject_vmcs_corruption=K inject_cpu=C`: just before VMLAUNCH on CPU C, one field of the VMCS
 //!   is changed as corruption K of rust/vmx/vmcs_corruption.rs says, so that VM entry breaks one
 //!   rule of SDM chapter 27, which rvmm's checker then names;
+//! - `inject_ignore_vmxoff=1 inject_cpu=C`: a kernel-mode VMXOFF on CPU C succeeds without leaving
+//!   VMX, as if rvmm had no crash hook there: after a panic or crash kexec, CPU C is still under rvmm
+//!   when the next kernel sends it INIT and SIPI;
 //! - `inject_no_true_controls=1`: set-up ignores the TRUE capability MSRs, as on a CPU whose
 //!   IA32_VMX_BASIC bit 55 is clear; the default-1 controls (CR3-load and CR3-store exiting) then
 //!   stay on, and every CR3 access exits. No Bochs model lacks the TRUE MSRs.
@@ -71,6 +74,13 @@ pub(crate) fn user_entry_failure() -> Option<UserEntryFailure> {
 /// CPU number, no more.
 pub(crate) fn kernel_entry_failure() -> bool {
     *module_parameters::inject_kernel_entry_failure.value() != 0
+        && *module_parameters::inject_cpu.value() == kernel::cpu::CpuId::current().as_u32()
+}
+
+/// Whether a kernel VMXOFF on this CPU is to be ignored (`inject_ignore_vmxoff=1` on `inject_cpu`).
+/// Called in root mode: reads integers and the CPU number, no more.
+pub(crate) fn ignore_vmxoff() -> bool {
+    *module_parameters::inject_ignore_vmxoff.value() != 0
         && *module_parameters::inject_cpu.value() == kernel::cpu::CpuId::current().as_u32()
 }
 

@@ -29,7 +29,7 @@ extern "C" {
 #[inline(always)]
 pub(crate) fn rdtsc() -> u64 {
     let (low, high): (u32, u32);
-    // SAFETY: RDTSC only writes EDX:EAX (the kernel leaves CR4.TSD clear, and root mode is CPL 0).
+    // SAFETY: RDTSC only writes EDX:EAX, and never faults at CPL 0 (CR4.TSD only restricts CPL > 0).
     unsafe {
         asm!("rdtsc", out("eax") low, out("edx") high, options(nostack, nomem, preserves_flags))
     };

@@ -165,7 +165,8 @@ impl Hypervisor {
         } else {
             hypercall::UNOBSERVE
         };
-        // No CPU comes or goes between reading the state and switching every online one.
+        // No CPU comes or goes while every online one is switched; one launched before takes the
+        // state set above, one launched after takes it too (`commands` keeps it from changing).
         let _hotplug = HotplugGuard::lock();
         cpus::on_each_online(&|cpu: cpu::CpuId| {
             if self.vcpu(cpu.as_u32()).is_some_and(|v| v.running()) {

@@ -47,7 +47,7 @@ module! {
         },
         inject_cpu: u32 {
             default: 0,
-            description: "Testing: the CPU on which inject_step_failure, inject_capability_failure, inject_vmcs_corruption or inject_kernel_entry_failure applies",
+            description: "Testing: the CPU on which inject_step_failure, inject_capability_failure, inject_vmcs_corruption, inject_kernel_entry_failure or inject_ignore_vmxoff applies",
         },
         inject_capability_failure: u32 {
             default: 0,
@@ -65,6 +65,10 @@ module! {
             default: 0,
             description: "Testing: 1 makes a kernel-mode VMCALL of an unknown function on inject_cpu break the VM entry after it (guest state)",
         },
+        inject_ignore_vmxoff: u32 {
+            default: 0,
+            description: "Testing: 1 makes a kernel VMXOFF on inject_cpu succeed without leaving VMX, as without rvmm's crash hook",
+        },
         inject_no_true_controls: u32 {
             default: 0,
             description: "Testing: 1 ignores the TRUE capability MSRs, as on CPUs without them (CR3 accesses then exit)",
@@ -73,9 +77,9 @@ module! {
 }
 
 struct Rvmm {
-    // Dropped in this order: the files that show the counters and the hypervisor's observers go
-    // first (an open one holds the module, so none is in use), then every CPU is devirtualized,
-    // then the counters go.
+    // Dropped in this order: the debugfs files go first (an open one holds the module, so none is in
+    // use), then every CPU is devirtualized and the hypervisor freed with its observers, then the
+    // counters go.
     _exits_file: exits_file::ExitsFile,
     _hypervisor: KBox<hypervisor::Hypervisor>,
     _counters: KBox<exit_counters::ExitCounters>,

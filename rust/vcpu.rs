@@ -33,6 +33,7 @@ extern "C" {
     fn rvmm_vmexit_observed();
     // asm/shim.c
     fn rvmm_report_yield();
+    fn rvmm_send_init_to_self();
 }
 
 const HOST_STACK_SIZE: usize = 16 * 1024;
@@ -561,6 +562,27 @@ impl Vcpu {
     pub(crate) fn stop(&self, regs: &mut GuestRegs, reason: u32, rip: u64) {
         self.stopped_by.store(reason, Relaxed);
         self.leave_vmx(regs, rip, VmxOwner::Nobody);
+    }
+
+    /// An INIT reached this CPU under rvmm: leave VMX operation and send this CPU an INIT again
+    /// through its local APIC, which it now obeys (INIT is blocked only in VMX root operation), so
+    /// that it resets and waits for SIPI as a CPU without rvmm does, and the SIPI that follows starts
+    /// it at the SIPI's vector natively. Nothing of the guest's state is restored: INIT resets it.
+    /// Quick, because the SIPI follows the INIT closely (Linux sends it right after, and again 10 us
+    /// later) and a SIPI only counts in wait-for-SIPI. Called on this CPU in root mode; never returns.
+    pub(crate) fn reset_by_init(&self) -> ! {
+        self.stopped_by.store(exit_reason::INIT as u32, Relaxed);
+        // SAFETY: in root mode with this CPU's own VMCS current; nothing uses it afterwards (25.11.1).
+        let _ = unsafe { hw::vmclear(hw::page_phys(&self.vmcs)) };
+        // SAFETY: as above; the INIT below discards this CPU's state anyway.
+        unsafe { hw::vmxoff() };
+        self.running.store(0, Relaxed);
+        // SAFETY: an ICR write to this CPU's own local APIC, lock-free; the INIT it sends resets this
+        // CPU, which is what the INIT that exited asked for.
+        unsafe { rvmm_send_init_to_self() };
+        loop {
+            core::hint::spin_loop();
+        }
     }
 
     /// Hands this CPU to another hypervisor in the kernel (see `vmxon` in rust/exit.rs): rvmm

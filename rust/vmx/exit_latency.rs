@@ -9,8 +9,8 @@
 //! ```text
 //! latency on
 //! cpu reason count min median max histogram
-//! 0 CPUID 2126 140 256-511 3800 7:12 8:2000 9:114
-//! all CPUID 2126 140 256-511 3800 7:12 8:2000 9:114
+//! 0 CPUID 2126 140 256-511 900 7:12 8:2000 9:114
+//! all CPUID 2126 140 256-511 900 7:12 8:2000 9:114
 //! ```
 //!
 //! `B:N` in the histogram means N exits took 2^B to 2^(B+1)-1 ticks (bucket 0 also holds 0); the

@@ -4,8 +4,11 @@
 # same kernel, with kexec_file_load's KEXEC_FILE_ON_CRASH), and crash. The kernel's emergency code
 # must take every CPU out of VMX on its way to the crash kernel, or the crash kernel cannot bring
 # up the CPUs still in VMX non-root operation, where INIT exits. "kdump" crashes with CPU1 idle (in
-# the guest, halted), "kdump-busy" with CPU1 running CPUID in a loop (mostly in VMX root mode). The
-# crash kernel runs the tests that require "kdumpd". If the crash returns, this reports the failure.
+# the guest, halted), "kdump-busy" with CPU1 running CPUID in a loop (mostly in VMX root mode), and
+# "kdump-init" with rvmm's crash hook off on CPU1 (inject_ignore_vmxoff), which so stays under rvmm,
+# halted, when the crash kernel sends it INIT and SIPI: rvmm must then reset it as hardware would.
+# The crash kernel runs the tests that require "kdumpd". If the crash returns, this reports the
+# failure.
 . "$(dirname "$0")/lib.sh"
 suite=$1
 fail() {
@@ -13,7 +16,9 @@ fail() {
 	exit 1
 }
 rvmm_setup
-insmod "$RVMM_KO" || fail "insmod failed"
+params=
+[ "$suite" = kdump-init ] && params="inject_ignore_vmxoff=1 inject_cpu=1"
+insmod "$RVMM_KO" $params || fail "insmod failed"
 cpus=$(online_cpus | wc -l)
 for cpu in $(online_cpus); do
 	under_rvmm "$cpu" || fail "CPU$cpu is not under rvmm"

@@ -36,7 +36,7 @@ kexec)
 	# Boots the next kernel, suite kexecd, with kexec; returns only if that failed.
 	sh /selftests/rvmm/kexec_boot.sh
 	;;
-kdump | kdump-busy)
+kdump | kdump-busy | kdump-init)
 	# Crashes into the crash kernel, suite kdumpd; returns only if that failed.
 	sh /selftests/rvmm/kdump_crash.sh "$suite"
 	;;
