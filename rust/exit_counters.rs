@@ -13,7 +13,6 @@ use kernel::{
     cpu, fmt,
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
-    uaccess::UserSliceReader,
 };
 
 #[repr(align(64))]
@@ -48,7 +47,8 @@ impl ExitCounters {
             .map_or(0, |row| row.0[reason].load(Relaxed))
     }
 
-    fn reset(&self) {
+    /// Zeroes every counter (the exits file's `0`).
+    pub(crate) fn reset(&self) {
         for counter in self.rows.iter().flat_map(|row| row.0.iter()) {
             counter.store(0, Relaxed);
         }
@@ -57,20 +57,5 @@ impl ExitCounters {
     /// Renders the table (debugfs read callback).
     pub(crate) fn show(&self, f: &mut impl fmt::Write) -> fmt::Result {
         exit_table::write(f, cpus::possible(), |cpu, reason| self.count(cpu, reason))
-    }
-
-    /// Applies a command (debugfs write callback): `0` resets, anything else is -EINVAL.
-    pub(crate) fn command(&self, reader: &mut UserSliceReader) -> Result {
-        let mut buf = [0u8; 8];
-        let len = reader.len();
-        let input = buf.get_mut(..len).ok_or(EINVAL)?;
-        reader.read_slice(input)?;
-        match exit_table::parse_command(input) {
-            Some(exit_table::Command::Reset) => {
-                self.reset();
-                Ok(())
-            }
-            None => Err(EINVAL),
-        }
     }
 }

@@ -98,13 +98,36 @@ impl Observers {
         })
     }
 
-    fn table(&self, kind: Kind) -> Option<&Words> {
-        let table = match kind {
+    #[inline(always)]
+    fn slot(&self, kind: Kind) -> &Atomic<*const Words> {
+        match kind {
             Kind::Latency => &self.latency,
             Kind::Trace => &self.trace,
-        };
-        // SAFETY: null, or a table that lives as long as `self` (see `allocate`).
-        unsafe { table.load(Acquire).as_ref() }
+        }
+    }
+
+    #[inline(always)]
+    fn table(&self, kind: Kind) -> Option<&Words> {
+        // SAFETY: null, or a table that lives as long as `self` (see `switch_on`).
+        unsafe { self.slot(kind).load(Acquire).as_ref() }
+    }
+
+    /// CPU `cpu`'s cells for basic exit reason `reason` (count, min, max, buckets), if allocated.
+    #[inline(always)]
+    fn cells(&self, cpu: usize, reason: usize) -> Option<&[Atomic<u64>]> {
+        // A reason past the SDM's list would index the next CPU's cells.
+        if reason >= COUNT {
+            return None;
+        }
+        let start = cpu * LATENCY_STRIDE + reason * CELLS;
+        self.table(Kind::Latency)?.0.get(start..start + CELLS)
+    }
+
+    /// CPU `cpu`'s trace ring, if allocated.
+    #[inline(always)]
+    fn ring(&self, cpu: usize) -> Option<&[Atomic<u64>]> {
+        let start = cpu * TRACE_STRIDE;
+        self.table(Kind::Trace)?.0.get(start..start + TRACE_STRIDE)
     }
 
     fn switch(&self, kind: Kind) -> &Atomic<bool> {
@@ -134,11 +157,7 @@ impl Observers {
             // Initialized before it is published: an exit may record into it right after.
             reset_table(kind, &words);
             let table = KBox::into_raw(KBox::new(words, GFP_KERNEL)?);
-            let slot = match kind {
-                Kind::Latency => &self.latency,
-                Kind::Trace => &self.trace,
-            };
-            slot.store(table, Release);
+            self.slot(kind).store(table, Release);
         }
         // Release, with the exits' Acquire: whoever sees it on finds the table.
         self.switch(kind).store(true, Release);
@@ -185,16 +204,9 @@ impl Observers {
     }
 
     // Root mode must not panic: every index below is checked with `get`, never by `[]`.
+    #[inline(always)]
     fn record_latency(&self, cpu: usize, reason: usize, ticks: u64) {
-        // A reason past the SDM's list would index the next CPU's cells.
-        if reason >= COUNT {
-            return;
-        }
-        let start = cpu * LATENCY_STRIDE + reason * CELLS;
-        let cells = self
-            .table(Kind::Latency)
-            .and_then(|t| t.0.get(start..start + CELLS));
-        let Some([count, min, max, buckets @ ..]) = cells else {
+        let Some([count, min, max, buckets @ ..]) = self.cells(cpu, reason) else {
             return;
         };
         count.add(1, Relaxed);
@@ -211,20 +223,13 @@ impl Observers {
     }
 
     /// Appends `record` to CPU `cpu`'s ring, of which it is the only writer.
+    #[inline(always)]
     fn record_exit(&self, cpu: usize, record: &Record) {
-        let start = cpu * TRACE_STRIDE;
-        let Some(ring) = self
-            .table(Kind::Trace)
-            .and_then(|t| t.0.get(start..start + TRACE_STRIDE))
-        else {
-            return;
-        };
-        let Some((head, slots)) = ring.split_first() else {
+        let Some(ring @ [head, ..]) = self.ring(cpu) else {
             return;
         };
         let index = head.load(Relaxed);
-        let first = 1 + exit_trace::slot(index) * SLOT_WORDS;
-        let Some([sequence, words @ ..]) = slots.get(first..first + SLOT_WORDS) else {
+        let Some([sequence, words @ ..]) = ring_slot(ring, index) else {
             return;
         };
         // Busy, before any of the record changes (the writer's half of the slot's seqlock).
@@ -239,20 +244,16 @@ impl Observers {
 
     /// CPU `cpu`'s latencies for basic exit reason `reason`.
     pub(crate) fn summary(&self, cpu: u32, reason: usize) -> Summary {
-        let cell = cpu as usize * LATENCY_STRIDE + reason * CELLS;
-        let Some(cells) = self
-            .table(Kind::Latency)
-            .and_then(|t| t.0.get(cell..cell + CELLS))
-        else {
+        let Some([count, min, max, buckets @ ..]) = self.cells(cpu as usize, reason) else {
             return Summary::EMPTY;
         };
         let mut s = Summary {
-            count: cells[0].load(Relaxed),
-            min: cells[1].load(Relaxed),
-            max: cells[2].load(Relaxed),
+            count: count.load(Relaxed),
+            min: min.load(Relaxed),
+            max: max.load(Relaxed),
             histogram: [0; BUCKETS],
         };
-        for (n, cell) in s.histogram.iter_mut().zip(&cells[3..]) {
+        for (n, cell) in s.histogram.iter_mut().zip(buckets) {
             *n = cell.load(Relaxed);
         }
         s
@@ -261,31 +262,36 @@ impl Observers {
     /// Calls `f` with each whole record of CPU `cpu`'s ring since the last reset, oldest first,
     /// skipping those the CPU overwrites meanwhile (the reader's half of each slot's seqlock).
     pub(crate) fn for_each_record(&self, cpu: u32, mut f: impl FnMut(&Record) -> Result) -> Result {
-        let ring_start = cpu as usize * TRACE_STRIDE;
-        let Some(ring) = self
-            .table(Kind::Trace)
-            .and_then(|t| t.0.get(ring_start..ring_start + TRACE_STRIDE))
-        else {
+        let Some(ring @ [head, reset_at, ..]) = self.ring(cpu as usize) else {
             return Ok(());
         };
-        let head = ring[0].load(Acquire);
-        for index in exit_trace::window(head, ring[1].load(Relaxed)) {
-            let slot = &ring[2 + exit_trace::slot(index) * SLOT_WORDS..][..SLOT_WORDS];
-            let sequence = slot[0].load(Acquire);
-            if sequence != exit_trace::sequence(index) {
+        for index in exit_trace::window(head.load(Acquire), reset_at.load(Relaxed)) {
+            let Some([sequence, slot_words @ ..]) = ring_slot(ring, index) else {
+                continue;
+            };
+            let expected = sequence.load(Acquire);
+            if expected != exit_trace::sequence(index) {
                 continue;
             }
             let mut words = [0; exit_trace::WORDS];
-            for (value, word) in words.iter_mut().zip(&slot[1..]) {
+            for (value, word) in words.iter_mut().zip(slot_words) {
                 *value = word.load(Relaxed);
             }
             smp_rmb();
-            if slot[0].load(Relaxed) == sequence {
+            if sequence.load(Relaxed) == expected {
                 f(&Record::unpack(words))?;
             }
         }
         Ok(())
     }
+}
+
+/// The slot of record `index` in a ring (its sequence number, then the packed record), which
+/// follows the ring's head and reset mark.
+#[inline(always)]
+fn ring_slot(ring: &[Atomic<u64>], index: u64) -> Option<&[Atomic<u64>]> {
+    let start = 2 + exit_trace::slot(index) * SLOT_WORDS;
+    ring.get(start..start + SLOT_WORDS)
 }
 
 /// Empties a table: no exits counted (each min above any duration), no records since the last one.

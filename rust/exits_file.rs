@@ -8,7 +8,7 @@
 //! module memory on close (the stress selftest hit exactly that). With `.owner` set, an open file
 //! holds the module, and `rmmod` fails with EBUSY until it is closed, as for any C module.
 
-use crate::{exit_counters::ExitCounters, hypervisor::Hypervisor};
+use crate::{exit_counters::ExitCounters, hypervisor::Hypervisor, vmx::exit_table};
 use core::ffi::c_void;
 use kernel::{
     bindings, fmt,
@@ -83,7 +83,23 @@ unsafe extern "C" fn rvmm_exits_show(m: *mut bindings::seq_file, counters: *cons
     }
 }
 
-/// The file's write callback (shim `exits_write`): one command per write.
+/// Reads one write(2) of `len` bytes at user address `buf` as a command: all of it, into a buffer of
+/// `N` bytes (a longer write is -EINVAL, a partly unreadable one -EFAULT), then `parse`s it (`None`
+/// is -EINVAL). Nothing is applied before the whole write was read. Shared by every rvmm file.
+pub(crate) fn read_command<const N: usize, T>(
+    buf: usize,
+    len: usize,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Result<T> {
+    let mut bytes = [0u8; N];
+    let input = bytes.get_mut(..len).ok_or(EINVAL)?;
+    UserSlice::new(UserPtr::from_addr(buf), len)
+        .reader()
+        .read_slice(input)?;
+    parse(input).ok_or(EINVAL)
+}
+
+/// The file's write callback (shim `exits_write`): one command per write, `0` resets.
 ///
 /// # Safety
 ///
@@ -93,9 +109,11 @@ unsafe extern "C" fn rvmm_exits_show(m: *mut bindings::seq_file, counters: *cons
 unsafe extern "C" fn rvmm_exits_write(counters: *const c_void, buf: usize, len: usize) -> isize {
     // SAFETY: as for `rvmm_exits_show`.
     let counters = unsafe { &*counters.cast::<ExitCounters>() };
-    let mut reader = UserSlice::new(UserPtr::from_addr(buf), len).reader();
-    match counters.command(&mut reader) {
-        Ok(()) => len as isize,
+    match read_command::<8, _>(buf, len, exit_table::parse_command) {
+        Ok(exit_table::Command::Reset) => {
+            counters.reset();
+            len as isize
+        }
         Err(error) => error.to_errno() as isize,
     }
 }

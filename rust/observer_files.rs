@@ -8,17 +8,12 @@
 use crate::{
     cpus,
     exit_observer::Kind,
-    exits_file::SeqWriter,
+    exits_file::{read_command, SeqWriter},
     hypervisor::Hypervisor,
     vmx::{exit_latency, exit_trace, observe},
 };
 use core::ffi::c_void;
-use kernel::{
-    bindings, fmt,
-    prelude::*,
-    seq_file::SeqFile,
-    uaccess::{UserPtr, UserSlice},
-};
+use kernel::{bindings, fmt, prelude::*, seq_file::SeqFile};
 
 extern "C" {
     // asm/shim.c
@@ -102,16 +97,10 @@ unsafe extern "C" fn rvmm_observer_write(
 ) -> isize {
     // SAFETY: as for `rvmm_observer_show`.
     let hypervisor = unsafe { &*hypervisor.cast::<Hypervisor>() };
-    let result = (|| {
-        let kind = kind(number).ok_or(EINVAL)?;
-        let mut input = [0u8; observe::MAX_LEN];
-        let input = input.get_mut(..len).ok_or(EINVAL)?;
-        UserSlice::new(UserPtr::from_addr(buf), len)
-            .reader()
-            .read_slice(input)?;
-        let command = observe::parse(input).ok_or(EINVAL)?;
+    let result = kind(number).ok_or(EINVAL).and_then(|kind| {
+        let command = read_command::<{ observe::MAX_LEN }, _>(buf, len, observe::parse)?;
         hypervisor.observe(kind, command)
-    })();
+    });
     match result {
         Ok(()) => len as isize,
         Err(error) => error.to_errno() as isize,

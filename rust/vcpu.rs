@@ -134,8 +134,8 @@ pub(crate) struct Vcpu {
 }
 
 // SAFETY: `counters` points into the module's exit counters and `observers` to the hypervisor's,
-// which outlive every Vcpu and are only used through atomics (and a mutex); everything else is owned, and the mutable state shared with other CPUs is
-// atomic.
+// which outlive every Vcpu and are only used through atomics (and a mutex); everything else is
+// owned, and the mutable state shared with other CPUs is atomic.
 unsafe impl Send for Vcpu {}
 // SAFETY: as above; the VMCS, host stack, `entry_undo` and `iret_frame` are only used by hardware and
 // by this CPU in root mode; `entry_vmcs` is written by this CPU and read by others only after it
