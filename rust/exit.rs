@@ -10,12 +10,13 @@ use crate::{
     fault_injection,
     guest_regs::GuestRegs,
     hw,
-    vcpu::{self, Vcpu, VmxOwner},
+    vcpu::{self, Leaving, Vcpu, VmxOwner},
     vmx::{
-        controls::{self, ENTRY_IA32E_MODE_GUEST},
+        controls::{ENTRY_IA32E_MODE_GUEST, PROC_MONITOR_TRAP_FLAG},
         cpuid,
         cr_access::{self, CrAccess},
         entry_failure::{self, Recovery, BLOCKING_BY_STI_OR_MOV_SS},
+        event_injection::{self, Injection, HARDWARE_EXCEPTION, VALID},
         exit_reason::*,
         fields::{self, Seg},
         hypercall, instruction_error, msr, rip,
@@ -24,12 +25,9 @@ use crate::{
     },
 };
 
+const DB: u8 = 1;
 const UD: u8 = 6;
 const GP: u8 = 13;
-/// Interruption type "hardware exception" and the valid bit (SDM 25.8.3).
-const HARDWARE_EXCEPTION: u32 = 3 << 8;
-const DELIVER_ERROR_CODE: u32 = 1 << 11;
-const VALID: u32 = 1 << 31;
 /// Activity state "active" (SDM 25.4.2).
 const ACTIVE: u64 = 0;
 
@@ -128,6 +126,7 @@ static HANDLERS: [Handler; COUNT] = {
         vmx_instruction += 1;
     }
     table[VMXOFF] = vmxoff;
+    table[MONITOR_TRAP_FLAG] = monitor_trap;
     table[VMXON] = vmxon;
     table[INVEPT] = undefined_opcode;
     table[INVVPID] = undefined_opcode;
@@ -167,16 +166,71 @@ fn vmxoff(regs: &mut GuestRegs, vcpu: &Vcpu, _: u32) -> Next {
         // Testing: as if rvmm had no crash hook on this CPU, which stays under rvmm.
         return skip_instruction(vcpu);
     }
-    vcpu.leave_vmx(
-        regs,
-        next_rip(hw::vmread(fields::GUEST_RIP)),
-        VmxOwner::Nobody,
-    );
+    leave_after(regs, vcpu, Leaving::Devirtualize)
+}
+
+/// Leaves VMX operation on this CPU once the instruction that exited is complete. IRETQ, with which
+/// the kernel resumes natively, would lose a debug exception the guest is owed (the single-step
+/// trap after this instruction) or an interrupt shadow: then the guest first takes one more step
+/// under VMX with the monitor trap flag, a pending #DB injected, and rvmm leaves at that MTF exit
+/// (rust/vmx/single_step.rs), on the first instruction of the #DB handler.
+fn leave_after(regs: &mut GuestRegs, vcpu: &Vcpu, leaving: Leaving) -> Next {
+    let _ = skip_instruction(vcpu);
+    let pending = hw::vmread(fields::GUEST_PENDING_DEBUG_EXCEPTIONS);
+    if vcpu.can_step()
+        && single_step::step_before_leaving(pending, hw::vmread(fields::GUEST_INTERRUPTIBILITY))
+    {
+        if let Some(dr6) = single_step::dr6_for_injection(pending, hw::read_dr6()) {
+            // SAFETY: DR6 is the guest's (VM exits and entries leave it alone), and the #DB injected
+            // next reports these conditions in it, as delivery would have.
+            unsafe { hw::write_dr6(dr6) };
+            hw::vmwrite_in_exit(fields::GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+            let _ = inject(DB, None);
+        }
+        vcpu.leave_after_step(leaving);
+        let primary = hw::vmread(fields::PRIMARY_PROC_CONTROLS);
+        hw::vmwrite_in_exit(
+            fields::PRIMARY_PROC_CONTROLS,
+            primary | u64::from(PROC_MONITOR_TRAP_FLAG),
+        );
+        return Next::Resume;
+    }
+    leave_now(regs, vcpu, leaving)
+}
+
+fn leave_now(regs: &mut GuestRegs, vcpu: &Vcpu, leaving: Leaving) -> Next {
+    let rip = hw::vmread(fields::GUEST_RIP);
+    match leaving {
+        Leaving::Devirtualize => vcpu.leave_vmx(regs, rip, VmxOwner::Nobody),
+        Leaving::HandOver => vcpu.hand_over(regs, CPUID as u32, rip, VmxOwner::Nobody),
+    }
     Next::Natively
 }
 
-/// Set once rvmm gave a CPU to another hypervisor: the other CPUs follow (see [`vmxon`]).
+/// The MTF exit a leave waited for (see [`leave_after`]); rvmm sets the flag for nothing else.
+fn monitor_trap(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
+    let Some(leaving) = vcpu.take_leave_after_step() else {
+        return unexpected(regs, vcpu, reason);
+    };
+    let primary = hw::vmread(fields::PRIMARY_PROC_CONTROLS);
+    hw::vmwrite_in_exit(
+        fields::PRIMARY_PROC_CONTROLS,
+        primary & !u64::from(PROC_MONITOR_TRAP_FLAG),
+    );
+    leave_now(regs, vcpu, leaving)
+}
+
+/// Set once rvmm gave a CPU to another hypervisor, or found one on a CPU it was launching: the
+/// other CPUs follow (see [`vmxon`]).
 static HANDING_OVER: Atomic<u32> = Atomic::new(0);
+
+/// Another hypervisor holds VMX on a CPU rvmm was about to launch (kvm_intel ran its VMXON there
+/// first). rvmm rolls back, but until the rollback reaches them the CPUs it did launch would hide
+/// VMX from that hypervisor's CPUID check and make it fail too: they hand themselves over at their
+/// next CPUID leaf 1, so that the other one gets every CPU.
+pub(crate) fn hand_over_at_next_cpuid() {
+    HANDING_OVER.store(1, Relaxed);
+}
 
 /// VMXON from the kernel: another hypervisor that saw VMX in CPUID before rvmm hid it (kvm_intel
 /// loading while rvmm loads) wants this CPU. The kernel may leave rvmm at any time (VMXOFF), so it
@@ -276,29 +330,29 @@ fn skip_instruction(vcpu: &Vcpu) -> Next {
 
 /// Raises a fault in the guest at the exiting instruction (RIP stays on it).
 fn inject(vector: u8, error_code: Option<u32>) -> Next {
-    let mut info = VALID | HARDWARE_EXCEPTION | u32::from(vector);
-    if let Some(code) = error_code {
-        info |= DELIVER_ERROR_CODE;
-        hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());
-    }
-    hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, info.into());
-    Next::Resume
+    deliver(event_injection::exception(vector, error_code))
 }
 
 /// Delivers an exception or NMI that exited back to the guest, unchanged. None exits with rvmm's
 /// controls (exception bitmap 0, no #PF exits); this keeps the guest whole if one ever does.
 fn reflect_event() -> Next {
-    let info = hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32;
-    if info & 0x7ff == HARDWARE_EXCEPTION | controls::PAGE_FAULT {
-        // SAFETY: a #PF is delivered below, for the address the exit qualification holds.
-        unsafe { hw::write_cr2(hw::vmread(fields::EXIT_QUALIFICATION)) };
+    deliver(event_injection::reflection(
+        hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32,
+        hw::vmread(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
+        hw::vmread(fields::EXIT_QUALIFICATION),
+    ))
+}
+
+fn deliver(event: Injection) -> Next {
+    if let Some(address) = event.cr2 {
+        // SAFETY: the guest's CR2 is the CPU's (VM entry neither saves nor loads it), and the #PF
+        // delivered next reports this address in it.
+        unsafe { hw::write_cr2(address) };
     }
-    // Keep vector, type, error-code and valid bits; bit 12 (NMI unblocking) is reserved on entry.
-    hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, (info & 0x8000_0fff).into());
-    if info & DELIVER_ERROR_CODE != 0 {
-        let code = hw::vmread(fields::EXIT_INTERRUPTION_ERROR_CODE);
-        hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code);
+    if let Some(code) = event.error_code {
+        hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());
     }
+    hw::vmwrite_in_exit(fields::ENTRY_INTERRUPTION_INFO, event.info.into());
     Next::Resume
 }
 
@@ -309,18 +363,21 @@ fn guest_cpl() -> u64 {
 
 fn emulate_cpuid(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
-    if leaf == 1 && HANDING_OVER.load(Relaxed) != 0 {
-        // Another hypervisor took a CPU and checks this one for VMX: it gets this one too, and
-        // the CPUID runs again natively, showing VMX.
-        let rip = hw::vmread(fields::GUEST_RIP);
-        vcpu.hand_over(regs, CPUID as u32, rip, VmxOwner::Nobody);
-        return Next::Natively;
-    }
-    let [eax, ebx, ecx, edx] = cpuid::answer(leaf, || hw::cpuid(leaf, subleaf));
+    let handing_over = leaf == 1 && HANDING_OVER.load(Relaxed) != 0;
+    let [eax, ebx, ecx, edx] = if handing_over {
+        // Another hypervisor took a CPU and checks this one for VMX: it gets the CPU's own
+        // answer, showing VMX, and this CPU too once the CPUID is complete.
+        hw::cpuid(leaf, subleaf)
+    } else {
+        cpuid::answer(leaf, || hw::cpuid(leaf, subleaf))
+    };
     regs.rax = eax.into();
     regs.rbx = ebx.into();
     regs.rcx = ecx.into();
     regs.rdx = edx.into();
+    if handing_over {
+        return leave_after(regs, vcpu, Leaving::HandOver);
+    }
     skip_instruction(vcpu)
 }
 
@@ -395,12 +452,7 @@ fn hypercall(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
         hypercall::Call::Ping => regs.rax = hypercall::VERSION,
         hypercall::Call::Devirtualize => {
             regs.rax = 0;
-            vcpu.leave_vmx(
-                regs,
-                next_rip(hw::vmread(fields::GUEST_RIP)),
-                VmxOwner::Nobody,
-            );
-            return Next::Natively;
+            return leave_after(regs, vcpu, Leaving::Devirtualize);
         }
         hypercall::Call::Observe(on) => {
             // From the next exit on; this one returns through the stub it came in by.

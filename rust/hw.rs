@@ -7,6 +7,7 @@
 //! preconditions are argued once. Callers run at CPL 0 in the kernel, with preemption disabled where
 //! the state is per CPU.
 
+use crate::vmx::vmx_operation;
 use core::arch::asm;
 use kernel::ffi::{c_int, c_void};
 
@@ -80,6 +81,7 @@ control_register!(read_cr0, write_cr0, "cr0");
 control_register!(read_cr3, write_cr3, "cr3");
 control_register!(read_cr4, write_cr4, "cr4");
 control_register!(read_cr8, write_cr8, "cr8");
+control_register!(read_dr6, write_dr6, "dr6");
 control_register!(read_dr7, write_dr7, "dr7");
 
 /// Sets CR2, the faulting address a page-fault handler reads.
@@ -305,14 +307,32 @@ pub(crate) unsafe fn vmxon(phys: u64) -> Result<(), VmFail> {
     vm_result(cf, zf)
 }
 
-/// Leaves VMX operation.
+/// This CPU in VMX root operation; made only by [`leave_vmx_operation`], whose contract its
+/// instructions rely on.
+struct RootOperation;
+
+impl vmx_operation::VmxInstructions for RootOperation {
+    fn vmclear(&mut self, vmcs: u64) {
+        // SAFETY: in VMX root operation, and `vmcs` is this CPU's VMCS region (the contract of
+        // leave_vmx_operation, the only maker of RootOperation). A VMCS that is not active (a
+        // failed VMPTRLD) is cleared harmlessly, hence the result is not needed.
+        let _ = unsafe { vmclear(vmcs) };
+    }
+
+    fn vmxoff(&mut self) {
+        // SAFETY: in VMX root operation, with the VMCS cleared just before (vmx_operation::leave).
+        unsafe { asm!("vmxoff", options(nostack)) };
+    }
+}
+
+/// Leaves VMX operation on this CPU, clearing its VMCS first (rust/vmx/vmx_operation.rs).
 ///
 /// # Safety
 ///
-/// This CPU is in VMX root operation and nothing will use its VMCS again.
-pub(crate) unsafe fn vmxoff() {
-    // SAFETY: by the caller's contract.
-    unsafe { asm!("vmxoff", options(nostack)) };
+/// This CPU is in VMX root operation, `vmcs` is its VMCS region, and nothing will use the VMCS
+/// again until it is cleared and loaded anew.
+pub(crate) unsafe fn leave_vmx_operation(vmcs: u64) {
+    vmx_operation::leave(&mut RootOperation, vmcs);
 }
 
 /// # Safety

@@ -11,7 +11,7 @@ use crate::{
     hw,
     vmcs_setup::Shared,
     vmx::{
-        controls,
+        control_fields, controls,
         entry_checks::Vmcs,
         entry_failure, exit_reason, fields, msr,
         segment::{self, Segment},
@@ -123,6 +123,10 @@ pub(crate) struct Vcpu {
     stopped_by: Atomic<u32>,
     /// 1 once rvmm handed this CPU to another hypervisor.
     yielded: Atomic<u32>,
+    /// The CPU has the monitor trap flag (see [`Vcpu::leave_after_step`]).
+    monitor_trap_flag: bool,
+    /// How rvmm leaves this CPU at the next MTF exit ([`Leaving`] as a number; 0: it does not).
+    leaving_after_step: Atomic<u32>,
     /// What the last exit handler changed that a failed VM entry into user mode puts back.
     pub(crate) entry_undo: EntryUndo,
     /// The VMCS as the last failed or refused VM entry found it, read back for the checker. Written
@@ -178,6 +182,8 @@ impl Vcpu {
                 failure: Atomic::new(0),
                 stopped_by: Atomic::new(0),
                 yielded: Atomic::new(0),
+                monitor_trap_flag: shared.monitor_trap_flag,
+                leaving_after_step: Atomic::new(0),
                 entry_undo: EntryUndo::new(),
                 entry_vmcs: UnsafeCell::new(Vmcs::default()),
                 iret_frame: UnsafeCell::new([0; 5]),
@@ -266,6 +272,7 @@ impl Vcpu {
         // hypervisor (kvm_intel loading at the same time) may have set VMXE since the load-time
         // check, and VMXON would then fail, or succeed under its feet before its own VMXON.
         if cr4 & CR4_VMXE != 0 {
+            crate::exit::hand_over_at_next_cpuid();
             return self.fail(Step::InUse, 0);
         }
         let (fixed0, fixed1) = shared.cr0_fixed;
@@ -293,11 +300,8 @@ impl Vcpu {
         }
         let vmcs = hw::page_phys(&self.vmcs);
         let in_root = |this: &Self, step, error| {
-            // SAFETY: in VMX root operation; the VMCS is ours. Clearing one that is not active (a
-            // failed VMPTRLD) does no harm; its data goes to memory before VMXOFF (25.11.1).
-            let _ = unsafe { hw::vmclear(vmcs) };
-            // SAFETY: this CPU is in VMX root operation and its VMCS will not be used again.
-            unsafe { hw::vmxoff() };
+            // SAFETY: in VMX root operation; the VMCS is ours and will not be used again.
+            unsafe { hw::leave_vmx_operation(vmcs) };
             outside_vmx(this, step, error);
         };
         // SAFETY: in VMX root operation; the VMCS region is ours, with its revision id.
@@ -363,36 +367,11 @@ impl Vcpu {
         use fields::*;
         let w = hw::vmwrite;
 
-        w(PIN_BASED_CONTROLS, shared.pin.into())?;
-        w(PRIMARY_PROC_CONTROLS, shared.primary.into())?;
-        w(SECONDARY_PROC_CONTROLS, shared.secondary.into())?;
-        w(EXIT_CONTROLS, shared.exit.into())?;
-        w(ENTRY_CONTROLS, shared.entry.into())?;
-        let (exception_bitmap, pf_mask, pf_match) = controls::NO_EXCEPTION_EXITS;
-        w(EXCEPTION_BITMAP, exception_bitmap.into())?;
-        w(PAGE_FAULT_ERROR_CODE_MASK, pf_mask.into())?;
-        w(PAGE_FAULT_ERROR_CODE_MATCH, pf_match.into())?;
-        for field in [
-            CR3_TARGET_COUNT,
-            EXIT_MSR_STORE_COUNT,
-            EXIT_MSR_LOAD_COUNT,
-            ENTRY_MSR_LOAD_COUNT,
-            ENTRY_INTERRUPTION_INFO,
-        ] {
-            w(field, 0)?;
+        for (field, value) in
+            control_fields::fields_to_write(shared.controls, shared.msr_bitmap_phys, cr0, cr4)
+        {
+            w(field, value)?;
         }
-        w(MSR_BITMAP, shared.msr_bitmap_phys)?;
-        if shared.secondary & controls::PROC2_ENABLE_XSAVES != 0 {
-            w(XSS_EXITING_BITMAP, 0)?;
-        }
-        // The host owns CR4.VMXE, and the guest reads it as set, as it is: the kernel's emergency
-        // code (arch/x86/virt/hw.c, x86_vmx_emergency_disable_virtualization_cpu(), run on every CPU
-        // on panic, kdump and emergency reboot) executes VMXOFF only where a read of CR4 shows VMXE,
-        // and rvmm answers that VMXOFF by leaving VMX on the CPU (rust/exit.rs).
-        w(CR0_GUEST_HOST_MASK, 0)?;
-        w(CR0_READ_SHADOW, cr0)?;
-        w(CR4_GUEST_HOST_MASK, CR4_VMXE)?;
-        w(CR4_READ_SHADOW, cr4 | CR4_VMXE)?;
 
         // Guest state: this CPU as it runs now.
         w(GUEST_CR0, cr0)?;
@@ -519,14 +498,12 @@ impl Vcpu {
             cr3 & !(1 << 11 | 1 << 12)
         };
 
-        // Written back to memory and inactive before VMX operation ends (SDM Vol. 3C, 25.11.1), as
-        // KVM does: the page is freed at unload. Nothing uses this CPU's VMCS after this point:
-        // the exit stub resumes natively.
+        // The VMCS is written back to memory before VMX operation ends (SDM Vol. 3C, 25.11.1), as
+        // KVM does: the page is freed at unload. Nothing uses it after this point: the exit stub
+        // resumes natively.
         // SAFETY: in root mode; the VMCS is this CPU's own, current one, and every field needed
         // was read above.
-        let _ = unsafe { hw::vmclear(hw::page_phys(&self.vmcs)) };
-        // SAFETY: as above.
-        unsafe { hw::vmxoff() };
+        unsafe { hw::leave_vmx_operation(hw::page_phys(&self.vmcs)) };
         self.running.store(0, Relaxed);
         let cr4 = match next {
             VmxOwner::Nobody => cr4 & !CR4_VMXE,
@@ -572,10 +549,9 @@ impl Vcpu {
     /// later) and a SIPI only counts in wait-for-SIPI. Called on this CPU in root mode; never returns.
     pub(crate) fn reset_by_init(&self) -> ! {
         self.stopped_by.store(exit_reason::INIT as u32, Relaxed);
-        // SAFETY: in root mode with this CPU's own VMCS current; nothing uses it afterwards (25.11.1).
-        let _ = unsafe { hw::vmclear(hw::page_phys(&self.vmcs)) };
-        // SAFETY: as above; the INIT below discards this CPU's state anyway.
-        unsafe { hw::vmxoff() };
+        // SAFETY: in root mode with this CPU's own VMCS current; nothing uses it afterwards, and
+        // the INIT below discards this CPU's state anyway.
+        unsafe { hw::leave_vmx_operation(hw::page_phys(&self.vmcs)) };
         self.running.store(0, Relaxed);
         // SAFETY: an ICR write to this CPU's own local APIC, lock-free; the INIT it sends resets this
         // CPU, which is what the INIT that exited asked for.
@@ -586,8 +562,8 @@ impl Vcpu {
     }
 
     /// Hands this CPU to another hypervisor in the kernel (see `vmxon` in rust/exit.rs): rvmm
-    /// leaves VMX operation, CR4.VMXE set or not as `next` says, and the guest executes the
-    /// exiting instruction again, natively, at `rip`.
+    /// leaves VMX operation, CR4.VMXE set or not as `next` says, and the guest continues natively
+    /// at `rip`: the exiting instruction again (VMXON) or the one after it (a completed CPUID).
     pub(crate) fn hand_over(&self, regs: &mut GuestRegs, reason: u32, rip: u64, next: VmxOwner) {
         self.stopped_by.store(reason, Relaxed);
         self.yielded.store(1, Relaxed);
@@ -595,6 +571,26 @@ impl Vcpu {
         // SAFETY: NMI-safe (an irq_work, lock-free): the message is printed once this CPU takes
         // interrupts again, outside root mode.
         unsafe { rvmm_report_yield() };
+    }
+
+    /// Whether rvmm can let the guest take one step under VMX before it leaves (the monitor trap
+    /// flag), so that the guest first takes a debug exception it is owed.
+    pub(crate) fn can_step(&self) -> bool {
+        self.monitor_trap_flag
+    }
+
+    /// Leaves this CPU as `leaving` says at the next MTF exit, after one step of the guest.
+    pub(crate) fn leave_after_step(&self, leaving: Leaving) {
+        self.leaving_after_step.store(leaving as u32, Relaxed);
+    }
+
+    /// The leave an MTF exit was waited for, if any; there is none afterwards.
+    pub(crate) fn take_leave_after_step(&self) -> Option<Leaving> {
+        match self.leaving_after_step.xchg(0, Relaxed) {
+            1 => Some(Leaving::Devirtualize),
+            2 => Some(Leaving::HandOver),
+            _ => None,
+        }
     }
 
     /// Whether this CPU was handed to another hypervisor (see [`Vcpu::hand_over`]).
@@ -610,6 +606,16 @@ pub(crate) fn exit_stub(observed: bool) -> u64 {
     } else {
         rvmm_vmexit as usize as u64
     }
+}
+
+/// Why rvmm leaves a CPU once the instruction that exited is complete.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+pub(crate) enum Leaving {
+    /// VMXOFF from the kernel, or rvmm's own DEVIRTUALIZE: nobody uses VMX afterwards.
+    Devirtualize = 1,
+    /// A CPUID leaf 1 after rvmm gave a CPU to another hypervisor: this CPU goes to it too.
+    HandOver = 2,
 }
 
 /// Who is in VMX operation on a CPU after rvmm leaves it.

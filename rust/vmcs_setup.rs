@@ -5,17 +5,21 @@
 
 use crate::{
     entry_checker, fault_injection, hw,
-    vmx::{capabilities::Capabilities, controls::*, msr},
+    vmx::{
+        capabilities::Capabilities,
+        control_fields::{self, Controls, Request},
+        controls::*,
+        msr,
+    },
 };
 use kernel::{page::Page, prelude::*};
 
 pub(crate) struct Shared {
     pub(crate) revision_id: u32,
-    pub(crate) pin: u32,
-    pub(crate) primary: u32,
-    pub(crate) secondary: u32,
-    pub(crate) exit: u32,
-    pub(crate) entry: u32,
+    pub(crate) controls: Controls,
+    /// The CPU may set the monitor trap flag, with which rvmm delivers a pending debug exception
+    /// before it leaves VMX operation (rust/vmx/single_step.rs).
+    pub(crate) monitor_trap_flag: bool,
     pub(crate) cr0_fixed: (u64, u64),
     pub(crate) cr4_fixed: (u64, u64),
     _msr_bitmap: Page,
@@ -28,14 +32,9 @@ pub(crate) struct Shared {
 
 /// Adjusts one control field, naming it when the CPU lacks a required bit. A capability MSR the CPU
 /// does not have allows nothing.
-fn adjusted(
-    caps: &Capabilities,
-    name: &str,
-    required: u32,
-    optional: u32,
-    capability_msr: u32,
-) -> Result<u32> {
-    adjust(required, optional, caps.get(capability_msr).unwrap_or(0)).map_err(|missing| {
+fn adjusted(caps: &Capabilities, name: &str, request: Request, capability_msr: u32) -> Result<u32> {
+    let capability = caps.get(capability_msr).unwrap_or(0);
+    adjust(request.required, request.optional, capability).map_err(|missing| {
         pr_err!("the CPU cannot set {name} bits {missing:#x}; rvmm needs a CPU with them\n");
         ENODEV
     })
@@ -63,39 +62,23 @@ impl Shared {
                 MSR_IA32_VMX_ENTRY_CTLS,
             )
         };
-        // No exits but the ones the SDM makes unconditional, MSR reads in the bitmap and CR4.VMXE.
-        let pin = adjusted(caps, "pin-based", 0, 0, pin_msr)?;
-        let primary = adjusted(
-            caps,
-            "processor-based",
-            PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY,
-            0,
-            primary_msr,
-        )?;
-        let secondary = adjusted(
-            caps,
-            "secondary processor-based",
-            0,
-            PROC2_ENABLE_RDTSCP
-                | PROC2_ENABLE_INVPCID
-                | PROC2_ENABLE_XSAVES
-                | PROC2_ENABLE_USER_WAIT_PAUSE,
-            MSR_IA32_VMX_PROCBASED_CTLS2,
-        )?;
-        let exit = adjusted(
-            caps,
-            "VM-exit",
-            EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS,
-            0,
-            exit_msr,
-        )?;
-        let entry = adjusted(
-            caps,
-            "VM-entry",
-            ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_DEBUG_CONTROLS,
-            0,
-            entry_msr,
-        )?;
+        let controls = Controls {
+            pin: adjusted(caps, "pin-based", control_fields::PIN, pin_msr)?,
+            primary: adjusted(
+                caps,
+                "processor-based",
+                control_fields::PRIMARY,
+                primary_msr,
+            )?,
+            secondary: adjusted(
+                caps,
+                "secondary processor-based",
+                control_fields::SECONDARY,
+                MSR_IA32_VMX_PROCBASED_CTLS2,
+            )?,
+            exit: adjusted(caps, "VM-exit", control_fields::EXIT, exit_msr)?,
+            entry: adjusted(caps, "VM-entry", control_fields::ENTRY, entry_msr)?,
+        };
 
         fault_injection::allocation()?;
         let msr_bitmap = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
@@ -115,11 +98,8 @@ impl Shared {
 
         Ok(Self {
             revision_id: basic.revision_id(),
-            pin,
-            primary,
-            secondary,
-            exit,
-            entry,
+            controls,
+            monitor_trap_flag: adjust(PROC_MONITOR_TRAP_FLAG, 0, cap(primary_msr)).is_ok(),
             cr0_fixed: (cap(MSR_IA32_VMX_CR0_FIXED0), cap(MSR_IA32_VMX_CR0_FIXED1)),
             cr4_fixed: (cap(MSR_IA32_VMX_CR4_FIXED0), cap(MSR_IA32_VMX_CR4_FIXED1)),
             msr_bitmap_phys: hw::page_phys(&msr_bitmap),

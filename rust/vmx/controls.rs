@@ -4,6 +4,7 @@
 //! (Intel SDM Vol. 3C, 25.6 and Vol. 3D, Appendix A.3-A.5).
 
 // Primary processor-based controls (SDM 25.6.2).
+pub const PROC_MONITOR_TRAP_FLAG: u32 = 1 << 27;
 pub const PROC_USE_MSR_BITMAPS: u32 = 1 << 28;
 pub const PROC_ACTIVATE_SECONDARY: u32 = 1 << 31;
 

@@ -18,6 +18,7 @@ pub const VMXON: usize = 27;
 pub const CR_ACCESS: usize = 28;
 pub const MSR_READ: usize = 31;
 pub const MSR_WRITE: usize = 32;
+pub const MONITOR_TRAP_FLAG: usize = 37;
 pub const INVEPT: usize = 50;
 pub const INVVPID: usize = 53;
 pub const XSETBV: usize = 55;

@@ -6,11 +6,13 @@
 //! `cargo test` builds, so everything below it uses `core` only.
 
 pub mod capabilities;
+pub mod control_fields;
 pub mod controls;
 pub mod cpuid;
 pub mod cr_access;
 pub mod entry_checks;
 pub mod entry_failure;
+pub mod event_injection;
 pub mod exit_latency;
 pub mod exit_reason;
 pub mod exit_table;
@@ -25,4 +27,5 @@ pub mod segment;
 pub mod single_step;
 pub mod support;
 pub mod vmcs_corruption;
+pub mod vmx_operation;
 pub mod xcr;

@@ -24,7 +24,7 @@ make_initramfs() {
 	cp "$MODULE_KO" "$SAMPLE_KO" "$root/rvmm/"
 	cp -r "$RVMM_SRC/selftests/rvmm" "$root/selftests/"
 	rm -rf "$root/selftests/rvmm/"*.c "$root/selftests/rvmm/module"
-	cp "$NMI_TEST_KO" "$CRASH_TEST_KO" "$root/rvmm/"
+	cp "$NMI_TEST_KO" "$CRASH_TEST_KO" "$STEP_TEST_KO" "$root/rvmm/"
 	cp "$PROBE_BIN" "$root/selftests/rvmm/"
 	cp "$STAT_BIN" "$root/bin/"
 	cp "$KDIR_HOST/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/kselftest/"

@@ -22,6 +22,7 @@ module_paths() {
 	BENCH_KO=$MODULE_WORK/bench/rvmm_bench.ko
 	NMI_TEST_KO=$MODULE_WORK/selftests-module/rvmm_nmi_test.ko
 	CRASH_TEST_KO=$MODULE_WORK/selftests-module/rvmm_crash_test.ko
+	STEP_TEST_KO=$MODULE_WORK/selftests-module/rvmm_step_test.ko
 	PROBE_BIN=$MODULE_WORK/rvmm_probe
 	STAT_BIN=$MODULE_WORK/rvmm_stat
 }
