@@ -11,6 +11,7 @@
 #include <linux/string.h>
 #include <linux/syscore_ops.h>
 #include <asm/apic.h>
+#include <asm/asm.h>
 #include <asm/desc.h>
 #include <asm/gsseg.h>
 #include <asm/msr.h>
@@ -22,7 +23,9 @@ struct page *rvmm_alloc_host_pgd(void);
 void rvmm_free_host_pgd(struct page *page);
 void rvmm_copy_kernel_pgd(struct page *dst);
 void rvmm_reload_tr(void);
-void rvmm_load_gs_selector(u16 selector);
+void rvmm_load_data_selectors(u16 ds, u16 es, u16 fs, u16 gs);
+bool rvmm_kernel_uses_pti(void);
+int rvmm_vmxon(u64 phys, u8 *cf, u8 *zf);
 
 u64 rvmm_page_to_phys(struct page *page)
 {
@@ -86,16 +89,51 @@ void rvmm_reload_tr(void)
 }
 
 /*
- * Loading GS also loads the inactive (user) GS base from the descriptor; keep the value the
- * interrupted task had, as a context switch would.
+ * VMXON with an exception-table entry, as the kernel's own (kvm_cpu_vmxon() in arch/x86/kvm/vmx/
+ * vmx.c): it raises #GP where IA32_FEATURE_CONTROL forbids it and #UD without CR4.VMXE, which on a
+ * CPU onlined or resumed with other firmware settings must fail the launch, not oops. Returns
+ * -EFAULT for a fault, else 0 with VMfailInvalid in *cf and VMfailValid in *zf.
  */
-void rvmm_load_gs_selector(u16 selector)
+int rvmm_vmxon(u64 phys, u8 *cf, u8 *zf)
+{
+	int err = 0;
+
+	asm volatile("1: vmxon %[phys]\n\t"
+		     "setc %[cf]\n\t"
+		     "setz %[zf]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG, %[err])
+		     : [err] "+r"(err), [cf] "=qm"(*cf), [zf] "=qm"(*zf)
+		     : [phys] "m"(phys)
+		     : "cc", "memory");
+	return err;
+}
+
+/* Page-table isolation: user mode runs on its own CR3 (bit 12 set, and bit 11 with PCID). */
+bool rvmm_kernel_uses_pti(void)
+{
+	return boot_cpu_has(X86_FEATURE_PTI);
+}
+
+/*
+ * Loads the data-segment selectors a CPU had, each as a context switch does (loadseg() in
+ * arch/x86/kernel/process_64.c): a selector whose descriptor is gone by now (an LDT entry that
+ * modify_ldt() emptied while a thread's FS or GS still selected it) faults, and the exception-table
+ * fixup loads the null selector instead. Loading GS also loads the inactive (user) GS base from the
+ * descriptor: keep the value the interrupted task had. The caller restores the FS and GS bases.
+ */
+void rvmm_load_data_selectors(u16 ds, u16 es, u16 fs, u16 gs)
 {
 	u64 user_gs_base;
 
-	rdmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
-	load_gs_index(selector);
-	wrmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+	loadsegment(ds, ds);
+	loadsegment(es, es);
+	loadsegment(fs, fs);
+	if (gs) {
+		rdmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+		load_gs_index(gs);
+		wrmsrq(MSR_KERNEL_GS_BASE, user_gs_base);
+	}
 }
 
 /*

@@ -4,12 +4,10 @@
 //! kernel, which may hold any lock: nothing here locks, sleeps, allocates or prints (SDM Vol. 3C,
 //! chapter 26 lists which exits happen; Appendix C numbers them).
 
-use kernel::sync::atomic::{Atomic, Relaxed};
-
 use crate::{
     fault_injection,
     guest_regs::GuestRegs,
-    hw,
+    hand_over, hw,
     vcpu::{self, Leaving, Vcpu, VmxOwner},
     vmx::{
         controls::{ENTRY_IA32E_MODE_GUEST, PROC_MONITOR_TRAP_FLAG},
@@ -28,6 +26,8 @@ use crate::{
 const DB: u8 = 1;
 const UD: u8 = 6;
 const GP: u8 = 13;
+/// Interruptibility state bit 3, blocking by NMI (SDM 25.4.2).
+const BLOCKING_BY_NMI: u64 = 1 << 3;
 /// Activity state "active" (SDM 25.4.2).
 const ACTIVE: u64 = 0;
 
@@ -171,31 +171,34 @@ fn vmxoff(regs: &mut GuestRegs, vcpu: &Vcpu, _: u32) -> Next {
 
 /// Leaves VMX operation on this CPU once the instruction that exited is complete. IRETQ, with which
 /// the kernel resumes natively, would lose a debug exception the guest is owed (the single-step
-/// trap after this instruction) or an interrupt shadow: then the guest first takes one more step
-/// under VMX with the monitor trap flag, a pending #DB injected, and rvmm leaves at that MTF exit
-/// (rust/vmx/single_step.rs), on the first instruction of the #DB handler.
+/// trap after this instruction): then rvmm injects it and leaves at the MTF exit that follows its
+/// delivery, on the #DB handler's first instruction (rust/vmx/single_step.rs). Only from CPL 0,
+/// where the #DB handler runs on the kernel's CR3 and stack.
 fn leave_after(regs: &mut GuestRegs, vcpu: &Vcpu, leaving: Leaving) -> Next {
     let _ = skip_instruction(vcpu);
     let pending = hw::vmread(fields::GUEST_PENDING_DEBUG_EXCEPTIONS);
-    if vcpu.can_step()
-        && single_step::step_before_leaving(pending, hw::vmread(fields::GUEST_INTERRUPTIBILITY))
-    {
-        if let Some(dr6) = single_step::dr6_for_injection(pending, hw::read_dr6()) {
-            // SAFETY: DR6 is the guest's (VM exits and entries leave it alone), and the #DB injected
-            // next reports these conditions in it, as delivery would have.
-            unsafe { hw::write_dr6(dr6) };
-            hw::vmwrite_in_exit(fields::GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
-            let _ = inject(DB, None);
-        }
-        vcpu.leave_after_step(leaving);
-        let primary = hw::vmread(fields::PRIMARY_PROC_CONTROLS);
-        hw::vmwrite_in_exit(
-            fields::PRIMARY_PROC_CONTROLS,
-            primary | u64::from(PROC_MONITOR_TRAP_FLAG),
-        );
-        return Next::Resume;
-    }
-    leave_now(regs, vcpu, leaving)
+    let dr6 = if vcpu.can_step() {
+        single_step::dr6_for_injection(pending, hw::read_dr6())
+    } else {
+        None
+    };
+    let Some(dr6) = dr6 else {
+        return leave_now(regs, vcpu, leaving);
+    };
+    // SAFETY: DR6 is the guest's (VM exits and entries leave it alone), and the #DB injected next
+    // reports these conditions in it, as its delivery by the CPU would have.
+    unsafe { hw::write_dr6(dr6) };
+    hw::vmwrite_in_exit(fields::GUEST_PENDING_DEBUG_EXCEPTIONS, 0);
+    let dr7 = hw::vmread(fields::GUEST_DR7);
+    hw::vmwrite_in_exit(fields::GUEST_DR7, dr7 & !single_step::DR7_GD);
+    let _ = inject(DB, None);
+    vcpu.leave_after_step(leaving);
+    let primary = hw::vmread(fields::PRIMARY_PROC_CONTROLS);
+    hw::vmwrite_in_exit(
+        fields::PRIMARY_PROC_CONTROLS,
+        primary | u64::from(PROC_MONITOR_TRAP_FLAG),
+    );
+    Next::Resume
 }
 
 fn leave_now(regs: &mut GuestRegs, vcpu: &Vcpu, leaving: Leaving) -> Next {
@@ -220,30 +223,18 @@ fn monitor_trap(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     leave_now(regs, vcpu, leaving)
 }
 
-/// Set once rvmm gave a CPU to another hypervisor, or found one on a CPU it was launching: the
-/// other CPUs follow (see [`vmxon`]).
-static HANDING_OVER: Atomic<u32> = Atomic::new(0);
-
-/// Another hypervisor holds VMX on a CPU rvmm was about to launch (kvm_intel ran its VMXON there
-/// first). rvmm rolls back, but until the rollback reaches them the CPUs it did launch would hide
-/// VMX from that hypervisor's CPUID check and make it fail too: they hand themselves over at their
-/// next CPUID leaf 1, so that the other one gets every CPU.
-pub(crate) fn hand_over_at_next_cpuid() {
-    HANDING_OVER.store(1, Relaxed);
-}
-
 /// VMXON from the kernel: another hypervisor that saw VMX in CPUID before rvmm hid it (kvm_intel
 /// loading while rvmm loads) wants this CPU. The kernel may leave rvmm at any time (VMXOFF), so it
 /// may also take VMX over: rvmm leaves VMX operation with CR4.VMXE set, as the kernel set it for
 /// its VMXON, and the VMXON runs again natively. A #UD instead would make KVM warn and fail. The
-/// other CPUs follow at their next CPUID leaf 1, with which KVM checks each CPU for VMX before
-/// its VMXON there (see [`emulate_cpuid`]): one hypervisor ends up on every CPU, not each on some.
-/// From user mode, #UD as on a CPU without VMX.
+/// other CPUs follow at their next kernel-mode CPUID leaf 1, with which KVM checks each CPU for VMX
+/// before its VMXON there (see [`emulate_cpuid`] and rust/hand_over.rs): one hypervisor ends up on
+/// every CPU, not each on some. From user mode, #UD as on a CPU without VMX.
 fn vmxon(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     if guest_cpl() != 0 {
         return inject(UD, None);
     }
-    HANDING_OVER.store(1, Relaxed);
+    hand_over::begin();
     let rip = hw::vmread(fields::GUEST_RIP);
     vcpu.hand_over(regs, reason, rip, VmxOwner::Kernel);
     Next::Natively
@@ -340,6 +331,7 @@ fn reflect_event() -> Next {
         hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32,
         hw::vmread(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
         hw::vmread(fields::EXIT_QUALIFICATION),
+        hw::vmread(fields::IDT_VECTORING_INFO) as u32,
     ))
 }
 
@@ -348,6 +340,13 @@ fn deliver(event: Injection) -> Next {
         // SAFETY: the guest's CR2 is the CPU's (VM entry neither saves nor loads it), and the #PF
         // delivered next reports this address in it.
         unsafe { hw::write_cr2(address) };
+    }
+    if event.block_nmi {
+        let interruptibility = hw::vmread(fields::GUEST_INTERRUPTIBILITY);
+        hw::vmwrite_in_exit(
+            fields::GUEST_INTERRUPTIBILITY,
+            interruptibility | BLOCKING_BY_NMI,
+        );
     }
     if let Some(code) = event.error_code {
         hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());
@@ -363,7 +362,8 @@ fn guest_cpl() -> u64 {
 
 fn emulate_cpuid(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     let (leaf, subleaf) = (regs.rax as u32, regs.rcx as u32);
-    let handing_over = leaf == 1 && HANDING_OVER.load(Relaxed) != 0;
+    // From the kernel only: a user process must not take a CPU out of rvmm.
+    let handing_over = leaf == 1 && hand_over::in_progress() && guest_cpl() == 0;
     let [eax, ebx, ecx, edx] = if handing_over {
         // Another hypervisor took a CPU and checks this one for VMX: it gets the CPU's own
         // answer, showing VMX, and this CPU too once the CPUID is complete.

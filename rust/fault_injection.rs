@@ -5,7 +5,10 @@
 //!
 //! - `inject_alloc_failure=N`: the Nth allocation of this load fails with ENOMEM (0: none);
 //! - `inject_step_failure=S inject_cpu=C`: set-up step S (see [`Step`]: 2 VMXON, 3 VMCLEAR,
-//!   4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH) fails on CPU C as if the instruction had failed (0: none);
+//!   4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH) fails on CPU C as if the instruction had failed, or (10)
+//!   CPU C's IA32_FEATURE_CONTROL reads as forbidding VMX (0: none);
+//! - `inject_vmxon_fault=1 inject_cpu=C`: VMXON on CPU C runs without CR4.VMXE and raises #UD, as
+//!   it raises #GP where the firmware left VMX off;
 //! - `inject_user_entry_failure=K`: a VMCALL in user mode, instead of raising #UD, makes the next VM
 //!   entry fail: 1 with invalid guest state (RIP advanced, blocking by STI and MOV SS at once: a VM
 //!   exit with bit 31 set), 2 with a reserved bit in the event to inject (VMRESUME fails with
@@ -23,6 +26,9 @@
 //! - `inject_ignore_vmxoff=1 inject_cpu=C`: a kernel-mode VMXOFF on CPU C succeeds without leaving
 //!   VMX, as if rvmm had no crash hook there: after a panic or crash kexec, CPU C is still under rvmm
 //!   when the next kernel sends it INIT and SIPI;
+//! - `inject_hand_over=1`: once every CPU is under rvmm, a hand-over to another hypervisor starts
+//!   as if kvm_intel had taken a CPU (rust/hand_over.rs), without one: each CPU leaves at its next
+//!   kernel-mode CPUID leaf 1;
 //! - `inject_no_true_controls=1`: set-up ignores the TRUE capability MSRs, as on a CPU whose
 //!   IA32_VMX_BASIC bit 55 is clear; the default-1 controls (CR3-load and CR3-store exiting) then
 //!   stay on, and every CR3 access exits. No Bochs model lacks the TRUE MSRs.
@@ -50,6 +56,13 @@ pub(crate) fn allocation() -> Result {
 /// Whether `step` is to fail on CPU `cpu`. Called in IPI context: reads two integers, no more.
 pub(crate) fn step_fails(step: Step, cpu: u32) -> bool {
     *module_parameters::inject_step_failure.value() == step as u32
+        && *module_parameters::inject_cpu.value() == cpu
+}
+
+/// Whether VMXON on CPU `cpu` is to fault (`inject_vmxon_fault=1` on `inject_cpu`). Called in IPI
+/// context: reads two integers, no more.
+pub(crate) fn vmxon_faults(cpu: u32) -> bool {
+    *module_parameters::inject_vmxon_fault.value() != 0
         && *module_parameters::inject_cpu.value() == cpu
 }
 
@@ -82,6 +95,11 @@ pub(crate) fn kernel_entry_failure() -> bool {
 pub(crate) fn ignore_vmxoff() -> bool {
     *module_parameters::inject_ignore_vmxoff.value() != 0
         && *module_parameters::inject_cpu.value() == kernel::cpu::CpuId::current().as_u32()
+}
+
+/// Whether a hand-over is to start once every CPU is under rvmm.
+pub(crate) fn hand_over() -> bool {
+    *module_parameters::inject_hand_over.value() != 0
 }
 
 /// Whether set-up should act as if IA32_VMX_BASIC bit 55 were clear.

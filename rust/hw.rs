@@ -22,7 +22,9 @@ extern "C" {
     fn rvmm_free_host_pgd(page: *mut c_void);
     fn rvmm_copy_kernel_pgd(dst: *mut c_void);
     fn rvmm_reload_tr();
-    fn rvmm_load_gs_selector(selector: u16);
+    fn rvmm_load_data_selectors(ds: u16, es: u16, fs: u16, gs: u16);
+    fn rvmm_kernel_uses_pti() -> bool;
+    fn rvmm_vmxon(phys: u64, cf: *mut u8, zf: *mut u8) -> i32;
 }
 
 /// Reads the time-stamp counter. Not ordered against the code around it, as the exit stub's RDTSC
@@ -158,24 +160,28 @@ pub(crate) unsafe fn read_descriptor(table_base: u64, offset: usize) -> u64 {
 }
 
 /// Loads the LDT and then the data-segment selectors a CPU had (LDTR first: DS, ES, FS and GS may
-/// select LDT entries), GS through the kernel's own helper, which keeps the kernel's GS base intact.
-/// SS is left to the IRET that resumes the guest.
+/// select LDT entries). A selector whose descriptor the table no longer holds loads as null, as in
+/// a context switch; GS keeps the kernel's GS base intact. SS is left to the IRET that resumes the
+/// guest.
 ///
 /// # Safety
 ///
-/// The selectors are ones this CPU had loaded in the current GDT/LDT, so each load succeeds.
+/// `ldtr` is the LDT selector this CPU had loaded in the current GDT; the caller restores the FS
+/// and GS bases afterwards.
 pub(crate) unsafe fn load_selectors(ldtr: u16, ds: u16, es: u16, fs: u16, gs: u16) {
-    // SAFETY: by the caller's contract; FS base is restored by the caller afterwards.
+    // SAFETY: by the caller's contract; the shim's loads fault to null (exception-table fixups),
+    // never to an oops, and change nothing but the segment registers and the user GS base, which
+    // it puts back.
     unsafe {
-        asm!(
-            "lldt {0:x}", "mov ds, {1:x}", "mov es, {2:x}", "mov fs, {3:x}",
-            in(reg) ldtr, in(reg) ds, in(reg) es, in(reg) fs,
-            options(nostack, preserves_flags),
-        );
-        if gs != 0 {
-            rvmm_load_gs_selector(gs);
-        }
+        asm!("lldt {0:x}", in(reg) ldtr, options(nostack, preserves_flags));
+        rvmm_load_data_selectors(ds, es, fs, gs);
     }
+}
+
+/// Whether the kernel isolates user page tables (PTI): a user-mode CR3 then maps no module code.
+pub(crate) fn kernel_uses_pti() -> bool {
+    // SAFETY: reads a boot CPU feature bit.
+    unsafe { rvmm_kernel_uses_pti() }
 }
 
 /// Reloads TR from the GDT, restoring the TSS limit that VM exits cut to 0x67.
@@ -292,19 +298,27 @@ fn vm_result(cf: u8, zf: u8) -> Result<(), VmFail> {
     }
 }
 
-/// Enters VMX root operation with the VMXON region at `phys`.
+/// Why VMXON did not enter VMX root operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VmxonError {
+    /// #GP or #UD: IA32_FEATURE_CONTROL forbids VMXON on this CPU, or CR4.VMXE did not stick.
+    Faulted,
+    Failed(VmFail),
+}
+
+/// Enters VMX root operation with the VMXON region at `phys`. A fault is caught, not an oops.
 ///
 /// # Safety
 ///
-/// CR4.VMXE is set, IA32_FEATURE_CONTROL allows VMXON, and `phys` is a zeroed 4-KiB page carrying
-/// the VMCS revision id that stays allocated until VMXOFF.
-pub(crate) unsafe fn vmxon(phys: u64) -> Result<(), VmFail> {
-    let (cf, zf): (u8, u8);
-    // SAFETY: by the caller's contract.
-    unsafe {
-        asm!("vmxon [{}]", "setc {}", "setz {}", in(reg) &phys, out(reg_byte) cf, out(reg_byte) zf, options(nostack))
-    };
-    vm_result(cf, zf)
+/// `phys` is a zeroed 4-KiB page carrying the VMCS revision id that stays allocated until VMXOFF.
+pub(crate) unsafe fn vmxon(phys: u64) -> Result<(), VmxonError> {
+    let (mut cf, mut zf) = (0u8, 0u8);
+    // SAFETY: by the caller's contract; the shim's VMXON has an exception-table fixup, and writes
+    // only the two flags.
+    if unsafe { rvmm_vmxon(phys, &mut cf, &mut zf) } != 0 {
+        return Err(VmxonError::Faulted);
+    }
+    vm_result(cf, zf).map_err(VmxonError::Failed)
 }
 
 /// This CPU in VMX root operation; made only by [`leave_vmx_operation`], whose contract its

@@ -6,12 +6,12 @@ use crate::{
     cpus::{self, HotplugGuard},
     exit_counters::ExitCounters,
     exit_observer::{Kind, Observers},
-    fault_injection, hotplug, hw,
-    vcpu::{Step, Vcpu, INJECTED, VMFAIL_INVALID},
+    fault_injection, hand_over, hotplug, hw,
+    vcpu::{Step, Vcpu, FAULTED, INJECTED, VMFAIL_INVALID},
     vmcs_setup::Shared,
     vmx::{
         capabilities::Capabilities, exit_reason::ENTRY_FAILURE, hypercall, instruction_error,
-        observe::Command,
+        observe::Command, support,
     },
 };
 use kernel::{
@@ -98,6 +98,10 @@ impl Hypervisor {
                 pr_err!("cannot follow CPU hotplug ({error:?}); rolled back every CPU\n");
                 return Err(error);
             }
+        }
+        if fault_injection::hand_over() {
+            pr_info!("injected: a hand-over to another hypervisor\n");
+            hand_over::begin();
         }
         Ok(this)
     }
@@ -249,6 +253,14 @@ fn report(id: usize, step: Step, error: u32, count: usize) {
         (Step::EntryCheck, broken) => pr_err!(
             "CPU{id}: the VMCS breaks {broken} VM-entry rule(s), so rvmm did not launch it (check_vmcs=1; \
              {count} CPU(s) failed); please report this with the kernel log\n"
+        ),
+        (Step::FeatureControl, _) => pr_err!(
+            "CPU{id}: IA32_FEATURE_CONTROL does not allow VMX ({count} CPU(s) failed): {}\n",
+            support::Unusable::DisabledByFirmware.advice()
+        ),
+        (Step::Vmxon, FAULTED) => pr_err!(
+            "CPU{id}: VMXON faulted ({count} CPU(s) failed): this CPU's firmware settings forbid VMX; \
+             enable VT-x in the firmware setup for every CPU\n"
         ),
         (Step::FixedBits, _) => pr_err!(
             "CPU{id}: CR0/CR4 do not meet the VMX fixed-bit requirements ({count} CPU(s) failed)\n"

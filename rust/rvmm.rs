@@ -15,6 +15,7 @@ mod exit_observer;
 mod exits_file;
 mod fault_injection;
 mod guest_regs;
+mod hand_over;
 mod hotplug;
 mod hw;
 mod hypervisor;
@@ -43,11 +44,15 @@ module! {
         },
         inject_step_failure: u32 {
             default: 0,
-            description: "Testing: make a set-up step fail on inject_cpu: 2 VMXON, 3 VMCLEAR, 4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH (0: none)",
+            description: "Testing: make a set-up step fail on inject_cpu: 2 VMXON, 3 VMCLEAR, 4 VMPTRLD, 5 VMWRITE, 6 VMLAUNCH, 10 the IA32_FEATURE_CONTROL check (0: none)",
+        },
+        inject_vmxon_fault: u32 {
+            default: 0,
+            description: "Testing: 1 makes VMXON on inject_cpu raise #UD (run without CR4.VMXE)",
         },
         inject_cpu: u32 {
             default: 0,
-            description: "Testing: the CPU on which inject_step_failure, inject_capability_failure, inject_vmcs_corruption, inject_kernel_entry_failure or inject_ignore_vmxoff applies",
+            description: "Testing: the CPU on which inject_step_failure, inject_vmxon_fault, inject_capability_failure, inject_vmcs_corruption, inject_kernel_entry_failure or inject_ignore_vmxoff applies",
         },
         inject_capability_failure: u32 {
             default: 0,
@@ -68,6 +73,10 @@ module! {
         inject_ignore_vmxoff: u32 {
             default: 0,
             description: "Testing: 1 makes a kernel VMXOFF on inject_cpu succeed without leaving VMX, as without rvmm's crash hook",
+        },
+        inject_hand_over: u32 {
+            default: 0,
+            description: "Testing: 1 starts a hand-over once every CPU is under rvmm, as when kvm_intel took one: each CPU then leaves at its next CPUID leaf 1 from the kernel",
         },
         inject_no_true_controls: u32 {
             default: 0,

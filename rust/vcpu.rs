@@ -8,14 +8,14 @@ use crate::{
     exit_observer::Observers,
     fault_injection,
     guest_regs::GuestRegs,
-    hw,
+    hand_over, hw,
     vmcs_setup::Shared,
     vmx::{
         control_fields, controls,
         entry_checks::Vmcs,
         entry_failure, exit_reason, fields, msr,
         segment::{self, Segment},
-        support::CR4_VMXE,
+        support::{self, CR4_VMXE},
     },
 };
 use core::{cell::UnsafeCell, mem::MaybeUninit};
@@ -59,6 +59,9 @@ pub(crate) enum Step {
     InUse,
     /// rvmm's VM-entry checker refused the VMCS before VMLAUNCH (`check_vmcs=1`).
     EntryCheck,
+    /// IA32_FEATURE_CONTROL forbids VMXON on this CPU (checked again at every launch: a CPU that
+    /// comes online or resumes may have other firmware settings than at load).
+    FeatureControl,
 }
 
 impl Step {
@@ -73,6 +76,7 @@ impl Step {
             Step::GuestState => "VM entry (guest state)",
             Step::InUse => "VMX ownership check",
             Step::EntryCheck => "VM-entry check",
+            Step::FeatureControl => "IA32_FEATURE_CONTROL check",
         }
     }
 
@@ -87,6 +91,7 @@ impl Step {
             Step::GuestState,
             Step::InUse,
             Step::EntryCheck,
+            Step::FeatureControl,
         ]
         .into_iter()
         .find(|s| *s as u32 == value)
@@ -97,6 +102,8 @@ impl Step {
 pub(crate) const VMFAIL_INVALID: u32 = u32::MAX;
 /// Error number of a failure made by fault injection.
 pub(crate) const INJECTED: u32 = u32::MAX - 1;
+/// Error number of a VMX instruction that faulted (#GP, #UD) instead of failing.
+pub(crate) const FAULTED: u32 = u32::MAX - 2;
 
 fn fail_code(fail: hw::VmFail) -> u32 {
     match fail {
@@ -125,6 +132,8 @@ pub(crate) struct Vcpu {
     yielded: Atomic<u32>,
     /// The CPU has the monitor trap flag (see [`Vcpu::leave_after_step`]).
     monitor_trap_flag: bool,
+    /// The kernel uses page-table isolation (see [`Vcpu::leave_vmx`]).
+    page_table_isolation: bool,
     /// How rvmm leaves this CPU at the next MTF exit ([`Leaving`] as a number; 0: it does not).
     leaving_after_step: Atomic<u32>,
     /// What the last exit handler changed that a failed VM entry into user mode puts back.
@@ -183,6 +192,7 @@ impl Vcpu {
                 stopped_by: Atomic::new(0),
                 yielded: Atomic::new(0),
                 monitor_trap_flag: shared.monitor_trap_flag,
+                page_table_isolation: shared.page_table_isolation,
                 leaving_after_step: Atomic::new(0),
                 entry_undo: EntryUndo::new(),
                 entry_vmcs: UnsafeCell::new(Vmcs::default()),
@@ -208,6 +218,15 @@ impl Vcpu {
 
     pub(crate) fn running(&self) -> bool {
         self.running.load(Relaxed) != 0
+    }
+
+    /// Records that this CPU runs as rvmm's guest (`on`) or left VMX operation; lock-free.
+    fn set_running(&self, on: bool) {
+        match (self.running.xchg(u32::from(on), Relaxed) != 0, on) {
+            (false, true) => hand_over::cpu_entered(),
+            (true, false) => hand_over::cpu_left(),
+            _ => {}
+        }
     }
 
     /// Why set-up failed on this CPU: the step and its error number.
@@ -266,14 +285,23 @@ impl Vcpu {
         // A step made to fail by fault injection fails as if its instruction had.
         let injected = |step| fault_injection::step_fails(step, cpu);
         self.failure.store(0, Relaxed);
+        self.leaving_after_step.store(0, Relaxed);
         let cr0 = hw::read_cr0();
         let cr4 = hw::read_cr4();
         // Checked again here, where nothing can come between the check and VMXON: another
         // hypervisor (kvm_intel loading at the same time) may have set VMXE since the load-time
         // check, and VMXON would then fail, or succeed under its feet before its own VMXON.
         if cr4 & CR4_VMXE != 0 {
-            crate::exit::hand_over_at_next_cpuid();
+            hand_over::begin();
             return self.fail(Step::InUse, 0);
+        }
+        let feature_control = if injected(Step::FeatureControl) {
+            Some(0)
+        } else {
+            hw::rdmsr_safe(support::MSR_IA32_FEATURE_CONTROL)
+        };
+        if !support::feature_control_allows_vmxon(feature_control) {
+            return self.fail(Step::FeatureControl, 0);
         }
         let (fixed0, fixed1) = shared.cr0_fixed;
         let (fixed4_0, fixed4_1) = shared.cr4_fixed;
@@ -282,9 +310,15 @@ impl Vcpu {
         {
             return self.fail(Step::FixedBits, 0);
         }
+        // Testing: VMXON without VMXE raises #UD, which must fail the launch, not oops.
+        let vmxe = if fault_injection::vmxon_faults(cpu) {
+            0
+        } else {
+            CR4_VMXE
+        };
         // SAFETY: VMXE is a bit the kernel does not track (its CR4 shadow never has it); the guest
         // reads it as set through the CR4 read shadow, which only its emergency code acts on.
-        unsafe { hw::write_cr4(cr4 | CR4_VMXE) };
+        unsafe { hw::write_cr4(cr4 | vmxe) };
         let outside_vmx = |this: &Self, step, error| {
             this.fail(step, error);
             // SAFETY: restores the CR4 this CPU had.
@@ -293,10 +327,13 @@ impl Vcpu {
         if injected(Step::Vmxon) {
             return outside_vmx(self, Step::Vmxon, INJECTED);
         }
-        // SAFETY: CR4.VMXE is set, every CPU passed the FEATURE_CONTROL check, and the region is
-        // ours with its revision id, kept until after VMXOFF.
-        if let Err(fail) = unsafe { hw::vmxon(hw::page_phys(&self.vmxon)) } {
-            return outside_vmx(self, Step::Vmxon, fail_code(fail));
+        // SAFETY: the region is ours with its revision id, kept until after VMXOFF.
+        match unsafe { hw::vmxon(hw::page_phys(&self.vmxon)) } {
+            Ok(()) => {}
+            Err(hw::VmxonError::Faulted) => return outside_vmx(self, Step::Vmxon, FAULTED),
+            Err(hw::VmxonError::Failed(fail)) => {
+                return outside_vmx(self, Step::Vmxon, fail_code(fail))
+            }
         }
         let vmcs = hw::page_phys(&self.vmcs);
         let in_root = |this: &Self, step, error| {
@@ -335,7 +372,7 @@ impl Vcpu {
         if injected(Step::Vmlaunch) {
             return in_root(self, Step::Vmlaunch, INJECTED);
         }
-        self.running.store(1, Relaxed);
+        self.set_running(true);
         // A failed VMLAUNCH leaves VMX whatever CPL the VMCS shows: the guest is this kernel, here,
         // and a retry would only fail again (a corrupted SS.DPL would otherwise look like user mode).
         self.entry_undo.launching();
@@ -348,7 +385,7 @@ impl Vcpu {
                 self.fail(Step::GuestState, self.stopped_by());
             }
             result => {
-                self.running.store(0, Relaxed);
+                self.set_running(false);
                 let error = match result {
                     1 => hw::vmread(fields::VM_INSTRUCTION_ERROR) as u32,
                     _ => VMFAIL_INVALID,
@@ -385,12 +422,21 @@ impl Vcpu {
         w(GUEST_IDTR_BASE, idt.base)?;
         w(GUEST_IDTR_LIMIT, idt.limit.into())?;
         let selectors = hw::selectors();
-        let ldtr = read_segment(selectors[Seg::Ldtr as usize], gdt.base, 0);
+        let gdt_table = (gdt.base, u32::from(gdt.limit));
+        let ldtr = read_segment(selectors[Seg::Ldtr as usize], gdt_table, (0, 0));
+        let ldt_table = (ldtr.base, ldtr.limit);
         let fs_base = hw::rdmsr(msr::MSR_FS_BASE);
         let gs_base = hw::rdmsr(msr::MSR_GS_BASE);
         let mut tr_base = 0;
         for seg in Seg::ALL {
-            let mut s = read_segment(selectors[seg as usize], gdt.base, ldtr.base);
+            let selector = selectors[seg as usize];
+            let mut s = match seg {
+                // A user's selectors, which may name an LDT entry emptied since it was loaded.
+                Seg::Ds | Seg::Es | Seg::Fs | Seg::Gs => {
+                    Segment::data_register(selector, descriptor(selector, gdt_table, ldt_table))
+                }
+                _ => read_segment(selector, gdt_table, ldt_table),
+            };
             match seg {
                 Seg::Fs => s.base = fs_base,
                 Seg::Gs => s.base = gs_base,
@@ -488,14 +534,16 @@ impl Vcpu {
             rsp,
             u64::from(selector(Seg::Ss)),
         ];
-        // A user-mode CR3 under page-table isolation maps no kernel code: keep the kernel half of
-        // the same address space (bits 11 and 12 select the user PCID and page table) until the
-        // kernel switches CR3 itself on its next entry and exit.
+        // A user-mode CR3 under page-table isolation maps no module code, which runs until the
+        // IRET: take the kernel half of the same address space (bits 11 and 12 select the user
+        // PCID and page table, arch/x86/entry/calling.h) until the kernel switches CR3 itself on
+        // its next entry and exit. Without isolation user mode runs on the kernel's own CR3,
+        // whose bits 11 and 12 may belong to the page table's address.
         let cpl = r(Seg::Ss.guest_access_rights()) >> 5 & 3;
-        let cr3 = if cpl == 0 {
-            cr3
-        } else {
+        let cr3 = if cpl != 0 && self.page_table_isolation {
             cr3 & !(1 << 11 | 1 << 12)
+        } else {
+            cr3
         };
 
         // The VMCS is written back to memory before VMX operation ends (SDM Vol. 3C, 25.11.1), as
@@ -504,7 +552,7 @@ impl Vcpu {
         // SAFETY: in root mode; the VMCS is this CPU's own, current one, and every field needed
         // was read above.
         unsafe { hw::leave_vmx_operation(hw::page_phys(&self.vmcs)) };
-        self.running.store(0, Relaxed);
+        self.set_running(false);
         let cr4 = match next {
             VmxOwner::Nobody => cr4 & !CR4_VMXE,
             VmxOwner::Kernel => cr4 | CR4_VMXE,
@@ -519,7 +567,7 @@ impl Vcpu {
             hw::load_descriptor_tables(gdt, idt);
         }
         hw::reload_tr();
-        // SAFETY: the guest's selectors, valid in the tables just loaded.
+        // SAFETY: the guest's LDTR, valid in the GDT just loaded; the bases are restored next.
         unsafe { hw::load_selectors(ldtr, ds, es, fs, gs) };
         // FS and GS bases after their selectors, whose loads overwrote them.
         for (m, value) in msrs {
@@ -552,7 +600,7 @@ impl Vcpu {
         // SAFETY: in root mode with this CPU's own VMCS current; nothing uses it afterwards, and
         // the INIT below discards this CPU's state anyway.
         unsafe { hw::leave_vmx_operation(hw::page_phys(&self.vmcs)) };
-        self.running.store(0, Relaxed);
+        self.set_running(false);
         // SAFETY: an ICR write to this CPU's own local APIC, lock-free; the INIT it sends resets this
         // CPU, which is what the INIT that exited asked for.
         unsafe { rvmm_send_init_to_self() };
@@ -573,13 +621,13 @@ impl Vcpu {
         unsafe { rvmm_report_yield() };
     }
 
-    /// Whether rvmm can let the guest take one step under VMX before it leaves (the monitor trap
-    /// flag), so that the guest first takes a debug exception it is owed.
+    /// Whether rvmm can let the guest take an injected #DB under VMX before it leaves (the monitor
+    /// trap flag).
     pub(crate) fn can_step(&self) -> bool {
         self.monitor_trap_flag
     }
 
-    /// Leaves this CPU as `leaving` says at the next MTF exit, after one step of the guest.
+    /// Leaves this CPU as `leaving` says at the next MTF exit.
     pub(crate) fn leave_after_step(&self, leaving: Leaving) {
         self.leaving_after_step.store(leaving as u32, Relaxed);
     }
@@ -665,24 +713,31 @@ impl EntryUndo {
     }
 }
 
-/// Decodes the live segment register holding `selector` from the GDT at `gdt_base` or the LDT at
-/// `ldt_base`.
-fn read_segment(selector: u16, gdt_base: u64, ldt_base: u64) -> Segment {
+/// A descriptor table as (base, limit).
+type Table = (u64, u32);
+
+/// The first 8 bytes of the descriptor `selector` names in the GDT or the LDT; `None` past the
+/// table's limit.
+fn descriptor(selector: u16, gdt: Table, ldt: Table) -> Option<u64> {
+    let (base, limit) = if segment::in_ldt(selector) { ldt } else { gdt };
+    segment::within_limit(selector, limit).then(|| {
+        // SAFETY: the table is the one this CPU uses (its GDTR, or the LDT its LDTR selects, which
+        // the kernel keeps mapped while loaded), and the descriptor lies within its limit.
+        unsafe { hw::read_descriptor(base, segment::table_offset(selector)) }
+    })
+}
+
+/// Decodes CS, SS, LDTR or TR, which hold the kernel's own selectors, from the GDT or LDT.
+fn read_segment(selector: u16, gdt: Table, ldt: Table) -> Segment {
     if segment::is_null(selector) {
         return Segment::unusable(selector);
     }
-    let table = if segment::in_ldt(selector) {
-        ldt_base
-    } else {
-        gdt_base
+    let Some(low) = descriptor(selector, gdt, ldt) else {
+        return Segment::unusable(selector);
     };
-    // SAFETY: the selector is loaded in a segment register of this CPU, so its descriptor lies
-    // within the table the CPU uses for it.
-    let low = unsafe { hw::read_descriptor(table, segment::table_offset(selector)) };
     // System descriptors (LDT, TSS) are 16 bytes in IA-32e mode.
     let high = if low & (1 << 44) == 0 {
-        // SAFETY: as above; the descriptor's second half.
-        unsafe { hw::read_descriptor(table, segment::table_offset(selector) + 8) }
+        descriptor(selector + 8, gdt, ldt).unwrap_or(0)
     } else {
         0
     };

@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     /// The CPU may set the monitor trap flag, with which rvmm delivers a pending debug exception
     /// before it leaves VMX operation (rust/vmx/single_step.rs).
     pub(crate) monitor_trap_flag: bool,
+    /// The kernel runs user mode on page tables of its own (PTI), which map no module code.
+    pub(crate) page_table_isolation: bool,
     pub(crate) cr0_fixed: (u64, u64),
     pub(crate) cr4_fixed: (u64, u64),
     _msr_bitmap: Page,
@@ -100,6 +102,7 @@ impl Shared {
             revision_id: basic.revision_id(),
             controls,
             monitor_trap_flag: adjust(PROC_MONITOR_TRAP_FLAG, 0, cap(primary_msr)).is_ok(),
+            page_table_isolation: hw::kernel_uses_pti(),
             cr0_fixed: (cap(MSR_IA32_VMX_CR0_FIXED0), cap(MSR_IA32_VMX_CR0_FIXED1)),
             cr4_fixed: (cap(MSR_IA32_VMX_CR4_FIXED0), cap(MSR_IA32_VMX_CR4_FIXED1)),
             msr_bitmap_phys: hw::page_phys(&msr_bitmap),

@@ -18,6 +18,7 @@ pub mod exit_reason;
 pub mod exit_table;
 pub mod exit_trace;
 pub mod fields;
+pub mod hand_over;
 pub mod hypercall;
 pub mod instruction_error;
 pub mod msr;

@@ -10,16 +10,14 @@
 //! the instructions rvmm completes (CPUID, RDMSR, WRMSR, XSETBV, INVD, MOV to CR4, VMCALL, VMXOFF)
 //! branches, so with BTF set none owes a trap.
 //!
-//! When rvmm leaves VMX operation on a CPU it resumes the kernel natively with IRETQ, which can
-//! neither deliver a pending debug exception nor keep an STI or MOV SS interrupt shadow. Where
-//! either is there ([`step_before_leaving`]), rvmm first lets the guest take one more step under
-//! VMX with the monitor trap flag and leaves VMX at that MTF exit, where nothing is pending. A
-//! pending #DB is injected for that step, with DR6 set as its delivery would set it
-//! ([`dr6_for_injection`]): with MTF set, an injected event is delivered and the MTF exit comes
-//! before the handler's first instruction (SDM Vol. 3C, 26.5.2), whereas a pending debug exception
-//! left to the CPU may come after the MTF exit (Bochs checks MTF first, as for a trap-like #DB).
-
-use super::entry_failure::BLOCKING_BY_STI_OR_MOV_SS;
+//! When rvmm leaves VMX operation on a CPU after completing an instruction, it resumes the kernel
+//! natively with IRETQ, which cannot deliver a pending debug exception such as that trap. Where
+//! one is pending, rvmm injects it as a #DB, with DR6 as its delivery would set it
+//! ([`dr6_for_injection`]), lets the guest take it under VMX with the monitor trap flag set, and
+//! leaves at the MTF exit, which comes before the #DB handler's first instruction when VM entry
+//! injects an event (SDM Vol. 3C, 26.5.2). A debug exception left pending for the CPU instead may
+//! come after the MTF exit (Bochs checks MTF first, as the SDM ranks it above trap-like #DBs). The
+//! completed instruction has ended any STI or MOV SS shadow, as on hardware: none is left to keep.
 
 /// RFLAGS.TF, the trap flag (SDM Vol. 1, 3.4.3.3).
 pub const RFLAGS_TF: u64 = 1 << 8;
@@ -27,9 +25,15 @@ pub const RFLAGS_TF: u64 = 1 << 8;
 pub const DEBUGCTL_BTF: u64 = 1 << 1;
 /// Pending debug exceptions: BS, a single-step trap (SDM Vol. 3C, 25.4.2).
 pub const PENDING_SINGLE_STEP: u64 = 1 << 14;
-/// Pending debug exceptions that mean a #DB at the next instruction boundary: B3:0 (breakpoint
-/// conditions met), enabled breakpoint, BS and RTM (25.4.2); the other bits are reserved.
-const PENDING_DEBUG_EVENTS: u64 = 0xf | 1 << 12 | PENDING_SINGLE_STEP | 1 << 16;
+/// Pending debug exceptions RTM bit, which DR6 reports by clearing its bit 16.
+const PENDING_RTM: u64 = 1 << 16;
+/// Pending debug exceptions that make the CPU deliver a #DB after VM entry: enabled breakpoint
+/// (bit 12), BS and RTM; B3:0 alone may name breakpoints DR7 leaves disabled (26.7.3).
+const PENDING_DEBUG_EVENTS: u64 = 1 << 12 | PENDING_SINGLE_STEP | PENDING_RTM;
+/// DR6 bits B3:0, the breakpoint conditions met, which a #DB replaces (as KVM does).
+const DR6_BREAKPOINTS: u64 = 0xf;
+/// DR7.GD, general detect, which delivery of a #DB clears (Vol. 3B, 18.2.4).
+pub const DR7_GD: u64 = 1 << 13;
 
 /// Whether completing a non-branching instruction owes the guest a single-step trap, given its
 /// RFLAGS and a way to read its IA32_DEBUGCTL. `debugctl` is asked only when TF is set, so an exit
@@ -38,26 +42,14 @@ pub fn trap_owed(rflags: u64, debugctl: impl FnOnce() -> u64) -> bool {
     rflags & RFLAGS_TF != 0 && debugctl() & DEBUGCTL_BTF == 0
 }
 
-/// Whether leaving VMX operation now would lose a debug exception the guest is owed or an
-/// interrupt shadow, given its pending debug exceptions and interruptibility state.
-pub fn step_before_leaving(pending_debug: u64, interruptibility: u64) -> bool {
-    pending_debug & PENDING_DEBUG_EVENTS != 0 || interruptibility & BLOCKING_BY_STI_OR_MOV_SS != 0
-}
-
-/// DR6 bits B3:0 (breakpoint conditions) and BS, which pending debug exceptions report alike
-/// (Vol. 3B, 18.2.3).
-const DR6_CONDITIONS: u64 = 0xf | PENDING_SINGLE_STEP;
-/// Pending debug exceptions RTM bit, which DR6 reports by clearing its bit 16.
-const PENDING_RTM: u64 = 1 << 16;
-
-/// The DR6 with which a #DB for `pending` debug exceptions is injected, from the current `dr6`;
-/// `None` if they hold none. The CPU sets DR6 when it delivers a pending debug exception itself
-/// (26.7.3), not when VM entry injects one.
+/// The DR6 with which to inject a #DB for `pending` debug exceptions, from the current `dr6`;
+/// `None` if they make no #DB due. The CPU writes DR6 when it delivers a pending debug exception
+/// itself (26.7.3), not when VM entry injects one.
 pub fn dr6_for_injection(pending: u64, dr6: u64) -> Option<u64> {
     if pending & PENDING_DEBUG_EVENTS == 0 {
         return None;
     }
-    let dr6 = dr6 | pending & DR6_CONDITIONS;
+    let dr6 = dr6 & !DR6_BREAKPOINTS | pending & (DR6_BREAKPOINTS | PENDING_SINGLE_STEP);
     Some(if pending & PENDING_RTM != 0 {
         dr6 & !PENDING_RTM
     } else {
@@ -69,13 +61,12 @@ pub fn dr6_for_injection(pending: u64, dr6: u64) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// Blocking by NMI (interruptibility bit 3), which IRETQ keeps no less than VM entry does.
-    const BLOCKING_BY_NMI: u64 = 1 << 3;
-
     /// RFLAGS as the kernel runs (IF and the reserved bit 1).
     const RFLAGS: u64 = 0x202;
     /// IA32_DEBUGCTL with LBR on: a bit other than BTF.
     const DEBUGCTL_LBR: u64 = 1;
+    /// DR6 as the kernel leaves it after a #DB: the bits that read as 1, RTM (bit 16) included.
+    const DR6_CLEAR: u64 = 0xffff_0ff0;
 
     #[test]
     fn single_stepping_owes_a_trap() {
@@ -97,48 +88,33 @@ mod tests {
     }
 
     #[test]
-    fn an_owed_trap_or_breakpoint_waits_for_one_step() {
-        assert!(step_before_leaving(PENDING_SINGLE_STEP, 0));
-        assert!(step_before_leaving(1 << 2, 0), "breakpoint 2 hit");
-        assert!(step_before_leaving(1 << 12 | 1, 0), "enabled breakpoint 0");
-        assert!(step_before_leaving(1 << 16, 0), "RTM");
-    }
-
-    #[test]
-    fn an_interrupt_shadow_waits_for_one_step() {
-        assert!(step_before_leaving(0, 1), "blocking by STI");
-        assert!(step_before_leaving(0, 2), "blocking by MOV SS");
-    }
-
-    #[test]
-    fn nothing_pending_leaves_at_once() {
-        assert!(!step_before_leaving(0, 0));
-        assert!(!step_before_leaving(0, BLOCKING_BY_NMI));
-    }
-
-    /// DR6 as the kernel leaves it after a #DB: every reserved-to-1 bit set, RTM (bit 16) set.
-    const DR6_CLEAR: u64 = 0xffff_0ff0;
-
-    #[test]
     fn an_injected_single_step_trap_sets_dr6_bs() {
         assert_eq!(
             dr6_for_injection(PENDING_SINGLE_STEP, DR6_CLEAR),
             Some(DR6_CLEAR | 1 << 14)
         );
+    }
+
+    #[test]
+    fn an_injected_breakpoint_replaces_earlier_conditions() {
         assert_eq!(
-            dr6_for_injection(1 << 12 | 1 << 1, DR6_CLEAR),
-            Some(DR6_CLEAR | 1 << 1),
-            "enabled breakpoint 1"
-        );
-        assert_eq!(
-            dr6_for_injection(1 << 16 | 1 << 12 | 1, DR6_CLEAR),
-            Some(DR6_CLEAR & !(1 << 16) | 1),
-            "RTM clears DR6 bit 16"
+            dr6_for_injection(1 << 12 | 1 << 1, DR6_CLEAR | 1 << 3),
+            Some(DR6_CLEAR | 1 << 1)
         );
     }
 
     #[test]
-    fn nothing_to_inject_for_an_interrupt_shadow() {
+    fn rtm_clears_dr6_bit_16() {
+        assert_eq!(
+            dr6_for_injection(1 << 16 | 1 << 12 | 1, DR6_CLEAR),
+            Some(DR6_CLEAR & !(1 << 16) | 1)
+        );
+    }
+
+    #[test]
+    fn nothing_due_injects_nothing() {
         assert_eq!(dr6_for_injection(0, DR6_CLEAR), None);
+        // Breakpoint 2's condition met, but DR7 does not enable it.
+        assert_eq!(dr6_for_injection(1 << 2, DR6_CLEAR), None);
     }
 }

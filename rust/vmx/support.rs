@@ -52,15 +52,20 @@ impl Unusable {
     }
 }
 
+/// Whether IA32_FEATURE_CONTROL (`None`: unreadable) lets VMXON run outside SMX: locked, with
+/// that bit set (SDM Vol. 3C, 24.7); VMXON raises #GP otherwise.
+pub fn feature_control_allows_vmxon(feature_control: Option<u64>) -> bool {
+    let required = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+    feature_control.is_some_and(|msr| msr & required == required)
+}
+
 /// Decides from what the CPU reports. `feature_control` is `None` when the MSR could not be read.
 pub fn check(cpuid1_ecx: u32, feature_control: Option<u64>, cr4: u64) -> Result<(), Unusable> {
     if cpuid1_ecx & CPUID1_ECX_VMX == 0 {
         return Err(Unusable::NoVmx);
     }
-    let required = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
-    match feature_control {
-        Some(msr) if msr & required == required => {}
-        _ => return Err(Unusable::DisabledByFirmware),
+    if !feature_control_allows_vmxon(feature_control) {
+        return Err(Unusable::DisabledByFirmware);
     }
     if cr4 & CR4_VMXE != 0 {
         return Err(Unusable::InUse);
@@ -109,6 +114,15 @@ mod tests {
                 "{fc:?}"
             );
         }
+    }
+
+    #[test]
+    fn vmxon_needs_feature_control_locked_with_vmx_outside_smx() {
+        assert!(feature_control_allows_vmxon(Some(USABLE_FC)));
+        assert!(feature_control_allows_vmxon(Some(USABLE_FC | 1 << 1 | 1 << 20)));
+        assert!(!feature_control_allows_vmxon(Some(FEATURE_CONTROL_LOCKED)));
+        assert!(!feature_control_allows_vmxon(Some(FEATURE_CONTROL_VMX_OUTSIDE_SMX)));
+        assert!(!feature_control_allows_vmxon(None), "unreadable");
     }
 
     #[test]

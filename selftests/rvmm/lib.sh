@@ -53,6 +53,17 @@ einval_writes() {
 	echo "$rejected"
 }
 
+# ktap_check_switch_refuses_garbage FILE: two test points, that garbage, blank and huge writes to an
+# on/off/0 file fail with EINVAL, and that they change nothing FILE shows.
+ktap_check_switch_refuses_garbage() {
+	before=$(cat "$1")
+	huge=$(head -c 4096 /dev/zero | tr "\0" 9)
+	rejected=$(einval_writes "$1" 1 ON onn " on" off2 reset "on off" "
+" "$huge")
+	ktap_check "garbage, blank and huge writes fail with EINVAL" test "$rejected" -eq 9
+	ktap_check "and change nothing" test "$(cat "$1")" = "$before"
+}
+
 # Start from a known state: not loaded, empty kernel log.
 rvmm_setup() {
 	rvmm_loaded && rmmod rvmm

@@ -9,9 +9,18 @@
  *                                         "pid PID rip ADDRESS" of this process and that instruction
  *   rvmm_probe CPU exec INSTRUCTION       execute it at CPL 3 (see instructions[]); print the signal
  *                                         and where it hit, or "no fault"
+ *   rvmm_probe CPU kernel-cpuid LEAF      CPUID LEAF executed by the kernel (/dev/cpu/CPU/cpuid);
+ *                                         print EAX EBX ECX EDX in hex, or the errno
  *   rvmm_probe CPU rdmsr MSR [LAST]       read through /dev/cpu/CPU/msr; print the value or the errno
  *                                         (for each MSR up to LAST: its number, then the value)
  *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
+ *   rvmm_probe CPU step-cpuid-loop N LEAF single-step over CPUID LEAF N times; print how many of
+ *                                         the traps came right after CPUID
+ *   rvmm_probe CPU stale-ldt fs|gs SECONDS
+ *                                         for SECONDS, keep in FS or GS a selector of an LDT entry
+ *                                         that modify_ldt(2) emptied, loading it again whenever the
+ *                                         kernel reloads the register (a context switch makes it
+ *                                         null), and read through it; print the counts
  *   rvmm_probe CPU kexec KERNEL INITRD CMDLINE
  *                                         boot KERNEL with kexec_file_load(2); returns only on failure
  *   rvmm_probe CPU kexec-crash KERNEL INITRD CMDLINE
@@ -40,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <asm/ldt.h>
+#include <asm/prctl.h>
 #include <linux/kexec.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
@@ -188,6 +198,173 @@ static int step_cpuid(void)
 	else
 		printf("trap at %#lx, CPUID ends at %p\n", first_trap_ip, rvmm_after_cpuid);
 	return 0;
+}
+
+/* One single-stepped CPUID at a known address; noclone keeps the label unique. */
+extern char rvmm_after_stepped_cpuid[];
+
+static __attribute__((noinline, noclone)) void stepped_cpuid(uint32_t leaf)
+{
+	asm volatile("pushfq\n\t"
+		     "orq $0x100, (%%rsp)\n\t"
+		     "popfq\n\t"
+		     "cpuid\n"
+		     ".globl rvmm_after_stepped_cpuid\n"
+		     "rvmm_after_stepped_cpuid:\n\t"
+		     "nop\n\t"
+		     : "+a"(leaf) : "c"(0) : "rbx", "rdx", "memory", "cc");
+}
+
+static int step_cpuid_loop(long n, uint32_t leaf)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigtrap, .sa_flags = SA_SIGINFO };
+	long after_cpuid = 0;
+
+	sigaction(SIGTRAP, &sa, NULL);
+	for (long i = 0; i < n; i++) {
+		first_trap_ip = 0;
+		stepped_cpuid(leaf);
+		after_cpuid += first_trap_ip == (unsigned long)rvmm_after_stepped_cpuid;
+	}
+	printf("%ld of %ld traps after CPUID\n", after_cpuid, n);
+	return 0;
+}
+
+#define STALE_MAGIC 0x5354414c454c4454ULL	/* "STALELDT" */
+/* LDT entry 0, TI set, RPL 3. */
+#define STALE_SELECTOR (0 << 3 | 4 | 3)
+
+static volatile bool stale_gs, stale_stop, stale_faulted;
+static volatile long stale_wrong, stale_faults_while_null;
+extern char rvmm_stale_read_fs[], rvmm_stale_read_fs_end[];
+extern char rvmm_stale_read_gs[], rvmm_stale_read_gs_end[];
+
+static unsigned short stale_register(void)
+{
+	unsigned short sel;
+
+	if (stale_gs)
+		asm volatile("movw %%gs, %0" : "=r"(sel));
+	else
+		asm volatile("movw %%fs, %0" : "=r"(sel));
+	return sel;
+}
+
+/* Read 8 bytes at offset 0 of FS or GS; a fault resumes at the end with 0 (on_stale_fault). */
+static __attribute__((noinline, noclone)) uint64_t stale_read_fs(void)
+{
+	uint64_t value;
+
+	asm volatile(".globl rvmm_stale_read_fs\nrvmm_stale_read_fs: movq %%fs:0, %0\n"
+		     ".globl rvmm_stale_read_fs_end\nrvmm_stale_read_fs_end:" : "=a"(value));
+	return value;
+}
+
+static __attribute__((noinline, noclone)) uint64_t stale_read_gs(void)
+{
+	uint64_t value;
+
+	asm volatile(".globl rvmm_stale_read_gs\nrvmm_stale_read_gs: movq %%gs:0, %0\n"
+		     ".globl rvmm_stale_read_gs_end\nrvmm_stale_read_gs_end:" : "=a"(value));
+	return value;
+}
+
+/* Neither handler touches thread-local storage: FS may not point at it. */
+static void on_stale_fault(int sig, siginfo_t *info, void *context)
+{
+	greg_t *regs = ((ucontext_t *)context)->uc_mcontext.gregs;
+
+	if (stale_register() == STALE_SELECTOR)
+		stale_wrong++;
+	else
+		stale_faults_while_null++;
+	stale_faulted = true;
+	regs[REG_RAX] = 0;
+	regs[REG_RIP] = (greg_t)(stale_gs ? rvmm_stale_read_gs_end : rvmm_stale_read_fs_end);
+}
+
+static void on_stale_stop(int sig)
+{
+	stale_stop = true;
+}
+
+static long raw_syscall3(long nr, long a, long b, long c)
+{
+	long ret;
+
+	asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * What a hostile user can do to the segment registers: load FS or GS with an LDT selector, then
+ * empty the entry with modify_ldt(2). The CPU keeps the descriptor it loaded, so the register keeps
+ * working through its base; the kernel makes it null at the next context switch, whose reload
+ * faults (loadseg() in arch/x86/kernel/process_64.c), and then this loads it again. A read that
+ * faults once the register is null is fine (a switch came between the check and the read, and took
+ * the base with the selector on a CPU without FSGSBASE); one that faults or reads wrong while the
+ * register still holds the selector is not. Runs until SIGTERM or SECONDS; while armed, nothing
+ * here uses FS-based thread-local storage, which FS then no longer addresses.
+ */
+static int stale_ldt(const char *reg, long seconds)
+{
+	struct sigaction fault_sa = { .sa_sigaction = on_stale_fault, .sa_flags = SA_SIGINFO };
+	struct sigaction stop_sa = { .sa_handler = on_stale_stop };
+	uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	struct user_desc valid = {
+		.entry_number = 0, .limit = 0xfff, .seg_32bit = 1, .useable = 1,
+	};
+	struct user_desc empty = { .entry_number = 0, .read_exec_only = 1, .seg_not_present = 1 };
+	long armed = 0, reads = 0, failed = 0;
+	unsigned long tls_base;
+	unsigned short sel = STALE_SELECTOR;
+
+	if (page == MAP_FAILED || syscall(SYS_arch_prctl, ARCH_GET_FS, &tls_base)) {
+		perror("mmap or arch_prctl");
+		return 1;
+	}
+	*page = STALE_MAGIC;
+	valid.base_addr = (unsigned long)page;
+	stale_gs = !strcmp(reg, "gs");
+	sigaction(SIGSEGV, &fault_sa, NULL);
+	sigaction(SIGBUS, &fault_sa, NULL);
+	sigaction(SIGTERM, &stop_sa, NULL);
+	sigaction(SIGALRM, &stop_sa, NULL);
+	alarm(seconds);
+	printf("holding a stale LDT selector in %s\n", reg);
+	fflush(stdout);
+	while (!stale_stop) {
+		if (raw_syscall3(SYS_modify_ldt, 1, (long)&valid, sizeof(valid))) {
+			failed++;
+			break;
+		}
+		if (stale_gs)
+			asm volatile("movw %0, %%gs" : : "r"(sel));
+		else
+			asm volatile("movw %0, %%fs" : : "r"(sel));
+		if (raw_syscall3(SYS_modify_ldt, 1, (long)&empty, sizeof(empty))) {
+			failed++;
+			break;
+		}
+		armed++;
+		while (!stale_stop && stale_register() == STALE_SELECTOR) {
+			uint64_t value;
+
+			stale_faulted = false;
+			value = stale_gs ? stale_read_gs() : stale_read_fs();
+			if (stale_faulted || stale_register() != STALE_SELECTOR)
+				continue;
+			reads++;
+			stale_wrong += value != STALE_MAGIC;
+		}
+	}
+	/* FS back to the thread-local storage, as arch_prctl() loads it: null selector, the base. */
+	if (!stale_gs)
+		raw_syscall3(SYS_arch_prctl, ARCH_SET_FS, tls_base, 0);
+	printf("armed %ld, reads %ld, wrong %ld, faults once null %ld, failed modify_ldt %ld\n",
+	       armed, reads, stale_wrong, stale_faults_while_null, failed);
+	return stale_wrong != 0 || failed != 0 || !armed;
 }
 
 /* Load KERNEL with kexec_file_load(2); FLAGS 0 boots it at once, KEXEC_FILE_ON_CRASH on a panic. */
@@ -394,7 +571,7 @@ static int load_race(int cpu, const char *first, const char *second, long delay_
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | cpuid-traced N LEAF | exec INSTRUCTION | rdmsr MSR [LAST] | step-cpuid | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
+	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | cpuid-traced N LEAF | exec INSTRUCTION | kernel-cpuid LEAF | rdmsr MSR [LAST] | step-cpuid | step-cpuid-loop N LEAF | stale-ldt fs|gs SECONDS | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
 	return 2;
 }
 
@@ -469,8 +646,26 @@ int main(int argc, char **argv)
 		return cpuid_at_64kib();
 	if (!strcmp(argv[2], "step-cpuid"))
 		return step_cpuid();
+	if (!strcmp(argv[2], "step-cpuid-loop") && argc == 5)
+		return step_cpuid_loop(atol(argv[3]), strtoul(argv[4], NULL, 0));
+	if (!strcmp(argv[2], "stale-ldt") && argc == 5 && (!strcmp(argv[3], "fs") || !strcmp(argv[3], "gs")))
+		return stale_ldt(argv[3], atol(argv[4]));
 	if (!strcmp(argv[2], "exec") && argc == 4)
 		return run_instruction(argv[3]);
+	if (!strcmp(argv[2], "kernel-cpuid") && argc == 4) {
+		uint32_t r[4];
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/cpu/%d/cpuid", cpu);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || pread(fd, r, sizeof(r), strtoul(argv[3], NULL, 0)) != sizeof(r)) {
+			printf("%s\n", strerror(errno));
+			return 1;
+		}
+		printf("%08x %08x %08x %08x\n", r[0], r[1], r[2], r[3]);
+		return 0;
+	}
 	if (!strcmp(argv[2], "rdmsr") && (argc == 4 || argc == 5)) {
 		unsigned long first = strtoul(argv[3], NULL, 0);
 		unsigned long last = argc == 5 ? strtoul(argv[4], NULL, 0) : first;
