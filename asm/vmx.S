@@ -167,6 +167,21 @@ SYM_FUNC_END(rvmm_launch)
 .endm
 
 /*
+ * IBPB where the kernel issues one on every entry from user mode (X86_FEATURE_ENTRY_IBPB, set for
+ * retbleed=ibpb and the other IBPB-on-entry modes of arch/x86/kernel/cpu/bugs.c: UNTRAIN_RET in
+ * arch/x86/include/asm/nospec-branch.h). Its write_ibpb() is exported to KVM only: the same WRMSR
+ * here, with PRED_CMD_IBPB (x86_pred_cmd differs only on AMD, whose RSB fill after IBPB,
+ * X86_BUG_IBPB_NO_RET, rvmm's FILL_RETURN_BUFFER already did). On every exit, the CPL being known
+ * only after a VMREAD. Clobbers RAX, RCX, RDX. Before any RET.
+ */
+.macro IBPB_ON_ENTRY
+#ifdef CONFIG_MITIGATION_IBPB_ENTRY
+	ALTERNATIVE "", __stringify(movl $MSR_IA32_PRED_CMD, %ecx; movl $PRED_CMD_IBPB, %eax; \
+		xorl %edx, %edx; wrmsr), X86_FEATURE_ENTRY_IBPB
+#endif
+.endm
+
+/*
  * VERW with a memory operand clears the CPU buffers (MDS, TAA, RFDS, ...) with any selector
  * (x86_clear_cpu_buffers() in asm/nospec-branch.h); a writable data segment is the fastest. The
  * kernel's operand, x86_verw_sel, is exported to KVM only. Clobbers ZF.
@@ -184,8 +199,9 @@ SYM_FUNC_END(rvmm_launch)
  * saves and restores IA32_SPEC_CTRL itself (IBRS_ENTER/IBRS_EXIT save_reg=), so they may arrive
  * anywhere below.
  *
- * Order, as after KVM's vmx_vmexit: registers cleared, RSB filled, IBRS written, branch history
- * cleared, all before the first RET (the handler's) and the first indirect branch (its table).
+ * Order, as after KVM's vmx_vmexit and on syscall entry: registers cleared, RSB filled, IBRS written,
+ * IBPB, branch history cleared, all before the first RET (the handler's) and the first indirect
+ * branch (its table).
  *
  * Two stubs are built from this: rvmm_vmexit, and rvmm_vmexit_observed, which also reads the TSC
  * first and passes it to its handler for the latency histogram and the exit trace
@@ -215,6 +231,7 @@ SYM_CODE_START(\name)
 	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, X86_FEATURE_RSB_VMEXIT_LITE
 
 	SPEC_CTRL_ENTER_ROOT
+	IBPB_ON_ENTRY
 
 	/* Branch history from user mode, as on syscall entry (CLEAR_BRANCH_HISTORY). */
 	ALTERNATIVE "", "call rvmm_clear_bhb_loop", X86_FEATURE_CLEAR_BHB_LOOP

@@ -397,7 +397,8 @@ fn emulate_rdmsr(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     }
 }
 
-/// Only MSRs outside the bitmap's ranges exit on write; the CPU decides whether they exist.
+/// Writes to MSRs outside the bitmap's ranges exit, and those to IA32_BIOS_UPDT_TRIG, a microcode
+/// update, which root mode makes (rust/vmx/msr.rs); the CPU decides whether they exist.
 fn emulate_wrmsr(regs: &mut GuestRegs, vcpu: &Vcpu) -> Next {
     match hw::wrmsr_safe(regs.rcx as u32, regs.edx_eax()) {
         Ok(()) => skip_instruction(vcpu),

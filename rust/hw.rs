@@ -186,8 +186,9 @@ pub(crate) fn kernel_uses_pti() -> bool {
 
 /// Reloads TR from the GDT, restoring the TSS limit that VM exits cut to 0x67.
 pub(crate) fn reload_tr() {
-    // SAFETY: the shim calls the kernel's force_reload_TR(), which marks this CPU's TSS descriptor
-    // available in the writable GDT alias and loads it.
+    // SAFETY: the shim does what the kernel's force_reload_TR() does, which a module cannot call:
+    // it marks this CPU's TSS descriptor available in the writable GDT alias, loads TR from it and
+    // goes back to the read-only GDT, all on this CPU with interrupts off.
     unsafe { rvmm_reload_tr() };
 }
 

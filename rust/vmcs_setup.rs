@@ -84,15 +84,15 @@ impl Shared {
 
         fault_injection::allocation()?;
         let msr_bitmap = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
-        for m in msr::intercepted_reads() {
-            if let Some((byte, bit)) = msr::read_bitmap_position(m) {
-                let mut value = 0u8;
-                // SAFETY: `byte` < 2048 is inside the page, which only this function touches.
-                unsafe {
-                    msr_bitmap.read_raw(&mut value, byte, 1)?;
-                    value |= 1 << bit;
-                    msr_bitmap.write_raw(&value, byte, 1)?;
-                }
+        let reads = msr::intercepted_reads().filter_map(msr::read_bitmap_position);
+        let writes = msr::intercepted_writes().filter_map(msr::write_bitmap_position);
+        for (byte, bit) in Iterator::chain(reads, writes) {
+            let mut value = 0u8;
+            // SAFETY: `byte` < 4096 is inside the page, which only this function touches.
+            unsafe {
+                msr_bitmap.read_raw(&mut value, byte, 1)?;
+                value |= 1 << bit;
+                msr_bitmap.write_raw(&value, byte, 1)?;
             }
         }
         fault_injection::allocation()?;

@@ -12,6 +12,8 @@ pub const MSR_IA32_SYSENTER_EIP: u32 = 0x176;
 pub const MSR_IA32_DEBUGCTL: u32 = 0x1d9;
 pub const MSR_FS_BASE: u32 = 0xc000_0100;
 pub const MSR_GS_BASE: u32 = 0xc000_0101;
+/// IA32_BIOS_UPDT_TRIG: a WRMSR loads the microcode update whose linear address it is given.
+pub const MSR_IA32_BIOS_UPDT_TRIG: u32 = 0x79;
 
 /// IA32_FEATURE_CONTROL bits that enable VMX (inside and outside SMX).
 const FEATURE_CONTROL_VMX_BITS: u64 = 1 << 1 | 1 << 2;
@@ -37,10 +39,23 @@ pub fn read_policy(msr: u32) -> Read {
     }
 }
 
-/// The MSRs whose reads exit; all others run at native speed (writes never need to: the VMX MSRs are
-/// read-only and FEATURE_CONTROL is locked).
+/// The MSRs whose reads exit; all others run at native speed.
 pub fn intercepted_reads() -> impl Iterator<Item = u32> {
     core::iter::once(MSR_IA32_FEATURE_CONTROL).chain(MSR_IA32_VMX_BASIC..=MSR_IA32_VMX_BLOCK_LAST)
+}
+
+/// The MSRs (in the bitmap's ranges) whose writes exit. A microcode update must not be loaded in
+/// VMX non-root operation (SDM Vol. 3C, 32.4): the write exits and rvmm makes it in root mode,
+/// where its address means the same (the host page table maps the kernel half), as a late load
+/// runs under KVM. The VMX MSRs are read-only and FEATURE_CONTROL is locked: no other write needs to.
+pub fn intercepted_writes() -> impl Iterator<Item = u32> {
+    core::iter::once(MSR_IA32_BIOS_UPDT_TRIG)
+}
+
+/// Byte offset and bit of `msr`'s write-exiting bit in the MSR bitmap (the read bitmaps' layout,
+/// 2 KiB on), or `None` outside the bitmap's ranges (where every write exits).
+pub fn write_bitmap_position(msr: u32) -> Option<(usize, u8)> {
+    read_bitmap_position(msr).map(|(byte, bit)| (byte + 2048, bit))
 }
 
 /// Byte offset and bit of `msr`'s read-exiting bit in the 4-KiB MSR bitmap, or `None` for MSRs
@@ -77,6 +92,17 @@ mod tests {
         let all: std::vec::Vec<u32> = intercepted_reads().collect();
         assert_eq!(all.len(), 1 + 0x41);
         assert!(all.iter().all(|&m| read_policy(m) != Read::Native));
+    }
+
+    #[test]
+    fn microcode_updates_exit() {
+        let writes: std::vec::Vec<u32> = intercepted_writes().collect();
+        assert_eq!(writes, [0x79]);
+        assert_eq!(write_bitmap_position(0x79), Some((2048 + 15, 1)));
+        assert_eq!(write_bitmap_position(0xc000_0100), Some((3072 + 32, 0)));
+        assert_eq!(write_bitmap_position(0x4000_0000), None);
+        // Reading the update signature (IA32_BIOS_SIGN_ID, 0x8b) stays native.
+        assert_eq!(read_policy(0x8b), Read::Native);
     }
 
     #[test]

@@ -119,9 +119,13 @@ mod tests {
     #[test]
     fn vmxon_needs_feature_control_locked_with_vmx_outside_smx() {
         assert!(feature_control_allows_vmxon(Some(USABLE_FC)));
-        assert!(feature_control_allows_vmxon(Some(USABLE_FC | 1 << 1 | 1 << 20)));
+        assert!(feature_control_allows_vmxon(Some(
+            USABLE_FC | 1 << 1 | 1 << 20
+        )));
         assert!(!feature_control_allows_vmxon(Some(FEATURE_CONTROL_LOCKED)));
-        assert!(!feature_control_allows_vmxon(Some(FEATURE_CONTROL_VMX_OUTSIDE_SMX)));
+        assert!(!feature_control_allows_vmxon(Some(
+            FEATURE_CONTROL_VMX_OUTSIDE_SMX
+        )));
         assert!(!feature_control_allows_vmxon(None), "unreadable");
     }
 

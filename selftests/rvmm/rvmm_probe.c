@@ -11,6 +11,7 @@
  *                                         and where it hit, or "no fault"
  *   rvmm_probe CPU kernel-cpuid LEAF      CPUID LEAF executed by the kernel (/dev/cpu/CPU/cpuid);
  *                                         print EAX EBX ECX EDX in hex, or the errno
+ *   rvmm_probe CPU wrmsr MSR VALUE        write through /dev/cpu/CPU/msr; print "written" or the errno
  *   rvmm_probe CPU rdmsr MSR [LAST]       read through /dev/cpu/CPU/msr; print the value or the errno
  *                                         (for each MSR up to LAST: its number, then the value)
  *   rvmm_probe CPU step-cpuid             single-step over CPUID; print where the first trap hit
@@ -571,7 +572,7 @@ static int load_race(int cpu, const char *first, const char *second, long delay_
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | cpuid-traced N LEAF | exec INSTRUCTION | kernel-cpuid LEAF | rdmsr MSR [LAST] | step-cpuid | step-cpuid-loop N LEAF | stale-ldt fs|gs SECONDS | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
+	fprintf(stderr, "usage: rvmm_probe [-u] CPU cpuid LEAF [SUBLEAF] | cpuid-loop N LEAF | cpuid-traced N LEAF | exec INSTRUCTION | kernel-cpuid LEAF | wrmsr MSR VALUE | rdmsr MSR [LAST] | step-cpuid | step-cpuid-loop N LEAF | stale-ldt fs|gs SECONDS | kexec KERNEL INITRD CMDLINE | kexec-crash KERNEL INITRD CMDLINE | write-partial FILE TEXT | load-race FIRST SECOND DELAY_US | cpuid-at-4gib | cpuid-at-64kib\n");
 	return 2;
 }
 
@@ -652,6 +653,19 @@ int main(int argc, char **argv)
 		return stale_ldt(argv[3], atol(argv[4]));
 	if (!strcmp(argv[2], "exec") && argc == 4)
 		return run_instruction(argv[3]);
+	if (!strcmp(argv[2], "wrmsr") && argc == 5) {
+		uint64_t value = strtoull(argv[4], NULL, 0);
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/cpu/%d/msr", cpu);
+		fd = open(path, O_WRONLY);
+		if (fd < 0 || pwrite(fd, &value, 8, strtoul(argv[3], NULL, 0)) != 8)
+			printf("%s\n", strerror(errno));
+		else
+			puts("written");
+		return 0;
+	}
 	if (!strcmp(argv[2], "kernel-cpuid") && argc == 4) {
 		uint32_t r[4];
 		char path[64];

@@ -36,6 +36,7 @@ ensure_module() {
 	# while compiling; any warning fails the build.
 	make_quietly "$(kernel_step module-build)" "compiler, clippy or objtool warnings count as errors" \
 		-C "$(in_cache "$MODULE_WORK")" KDIR="$KDIR" CLIPPY=1
+	check_mitigation_sites
 	cp -r "$RVMM_SRC/samples" "$MODULE_WORK/"
 	make_quietly "$(kernel_step samples-build)" "the samples build like any out-of-tree C module" \
 		-C "$KDIR" M="$(in_cache "$MODULE_WORK")/samples" modules
@@ -53,6 +54,29 @@ ensure_module() {
 		/rvmm/selftests/rvmm/rvmm_probe.c
 	step "$(kernel_step rvmm-stat-build)" in_sysroot gcc -static -O2 -Wall -Werror -o "$(in_cache "$STAT_BIN")" \
 		/rvmm/tools/rvmm_stat.c
+}
+
+# check_mitigation_sites: rvmm.ko's exit stubs carry an alternative for each mitigation of the kernel's
+# own entry code that asm/vmx.S copies, where the kernel is built with it: a missing site would give a
+# CPL 3 exit less than a system call gets, unseen where Bochs cannot show a mitigation's effect. Counts
+# the .altinstructions records (struct alt_instr: 14 bytes, the feature in bytes 8-9) per feature.
+check_mitigation_sites() {
+	local config=$KDIR_HOST/.config features=$KDIR_HOST/arch/x86/include/asm/cpufeatures.h
+	local alt=$MODULE_WORK/altinstructions.bin option name number sites missing=
+	in_sysroot objcopy -O binary --only-section=.altinstructions "$(in_cache "$MODULE_KO")" "$(in_cache "$alt")"
+	for option in MITIGATION_IBPB_ENTRY:ENTRY_IBPB MITIGATION_IBRS_ENTRY:KERNEL_IBRS \
+		MITIGATION_SPECTRE_BHI:CLEAR_BHB_LOOP MITIGATION_RETPOLINE:RSB_VMEXIT CPU_MITIGATIONS:CLEAR_CPU_BUF; do
+		name=${option#*:}
+		grep -qx "CONFIG_${option%%:*}=y" "$config" || continue
+		number=$(sed -n "s/^#define X86_FEATURE_$name[[:space:]]*( *\([0-9]*\)\*32 *+ *\([0-9]*\)).*/\1 \2/p" "$features" |
+			awk '{ print $1 * 32 + $2 }')
+		[ -n "$number" ] || die "X86_FEATURE_$name is not in $features"
+		sites=$(od -An -v -tu1 "$alt" | tr -s ' ' '\n' | grep . |
+			awk -v f="$number" '{ b[NR % 14] = $1 } NR % 14 == 10 && b[9] + 256 * b[10] == f { n++ } END { print n + 0 }')
+		log "exit stubs: $sites alternative(s) for X86_FEATURE_$name"
+		[ "$sites" -ge 2 ] || missing+=" $name"
+	done
+	[ -z "$missing" ] || die "rvmm.ko lacks the exit stubs' alternatives for:$missing (asm/vmx.S)"
 }
 
 # rustfmt_sources [--check]: rustfmt over rust/ with the kernel's own configuration.
