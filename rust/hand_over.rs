@@ -5,7 +5,8 @@
 //! when rvmm finds kvm_intel's CR4.VMXE on a CPU it launches; from then on every CPU under rvmm
 //! leaves at its next CPUID leaf 1 from the kernel, with which KVM checks each CPU for VMX before
 //! its VMXON there. It ends when no CPU is left under rvmm, so that a CPU rvmm launches later (a
-//! hotplug once kvm_intel is gone) is not handed over to nobody (rust/vmx/hand_over.rs).
+//! hotplug once kvm_intel is gone) is not handed over to nobody (rust/vmx/hand_over.rs). A CPU
+//! that rvmm launches in the same load after one found kvm_intel's VMXE hands itself over too.
 //!
 //! Exit handlers use this in root mode: atomics only, no lock.
 
@@ -30,6 +31,12 @@ pub(crate) fn begin() {
 /// Whether CPUs under rvmm are to leave at their next kernel-mode CPUID leaf 1.
 pub(crate) fn in_progress() -> bool {
     hand_over::in_progress(STATE.load(Relaxed))
+}
+
+/// A hotplug launch that found another hypervisor is over: with no CPU under rvmm there is
+/// nothing to hand over.
+pub(crate) fn settle() {
+    update(hand_over::settled);
 }
 
 /// A CPU became rvmm's guest.

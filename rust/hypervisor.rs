@@ -113,6 +113,7 @@ impl Hypervisor {
         };
         cpus::on_cpu(id, &|| vcpu.launch(&self.shared, id))?;
         if let Some((Step::InUse, _)) = vcpu.failure() {
+            hand_over::settle();
             // rvmm gave the other CPUs to another hypervisor, which comes first (its hotplug
             // state runs before rvmm's): blocking this CPU would only break it.
             pr_warn!("CPU{id} comes online under another hypervisor; rvmm stays off it\n");

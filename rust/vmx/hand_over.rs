@@ -2,8 +2,8 @@
 
 //! The state of a hand-over to another hypervisor, in one word so that its changes are atomic
 //! together (rust/hand_over.rs): how many CPUs run under rvmm, and whether those are to leave at
-//! their next kernel-mode CPUID leaf 1. A hand-over exists only while some CPU is under rvmm:
-//! it starts with one there and ends with the last one's leaving.
+//! their next kernel-mode CPUID leaf 1. It ends with the last CPU's leaving, or, if none is under
+//! rvmm once the launch that found another hypervisor is over, then.
 
 /// Bit 31: a hand-over is on; bits 30:0: the CPUs under rvmm.
 const HANDING_OVER: u32 = 1 << 31;
@@ -19,13 +19,18 @@ pub fn cpus(state: u32) -> u32 {
     state & CPUS
 }
 
-/// `state` once another hypervisor took a CPU or holds one rvmm was launching: a hand-over of
-/// the CPUs still under rvmm, if there are any.
+/// `state` once another hypervisor took a CPU or holds one rvmm was launching: a hand-over of the
+/// CPUs under rvmm, and of those that the same load launches after this one.
 pub fn begun(state: u32) -> u32 {
+    state | HANDING_OVER
+}
+
+/// `state` once a launch that may have begun a hand-over is over: none is left if no CPU is.
+pub fn settled(state: u32) -> u32 {
     if cpus(state) == 0 {
-        state
+        0
     } else {
-        state | HANDING_OVER
+        state
     }
 }
 
@@ -56,11 +61,19 @@ mod tests {
     }
 
     #[test]
-    fn no_cpu_under_rvmm_means_no_hand_over() {
-        // A hotplug that finds another hypervisor after every CPU went to it.
-        assert!(!in_progress(begun(0)));
-        // A CPU launched later is not handed over at its first kernel CPUID.
-        assert!(!in_progress(entered(begun(0))));
+    fn a_cpu_launched_after_the_hand_over_began_follows() {
+        // At load, a CPU finds kvm_intel's VMXE before another CPU launched: that one follows.
+        let state = entered(begun(0));
+        assert!(in_progress(state) && cpus(state) == 1);
+    }
+
+    #[test]
+    fn with_no_cpu_under_rvmm_the_hand_over_is_settled() {
+        // A hotplug that finds another hypervisor after every CPU went to it: a CPU launched
+        // later, once it is gone, is not handed over at its first kernel CPUID.
+        assert!(!in_progress(entered(settled(begun(0)))));
+        let one = entered(0);
+        assert_eq!(settled(begun(one)), begun(one), "CPUs still to hand over");
     }
 
     #[test]
