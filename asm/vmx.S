@@ -191,9 +191,10 @@ SYM_FUNC_END(rvmm_launch)
 /*
  * HOST_RIP. A VM exit lands here with RSP = HOST_RSP, 16 bytes below the top of this CPU's host
  * stack, where the Vcpu pointer is stored. Build struct GuestRegs below it, let Rust handle the exit,
- * then either VMRESUME or, when Rust has left VMX operation, resume the guest's code natively with
- * IRETQ: Rust has built the guest's RIP, CS, RFLAGS, RSP and SS as an IRET frame in the Vcpu and put
- * its address in GuestRegs.rsp. IRETQ returns to any privilege level and restores SS:RSP.
+ * then, as it returns, VMRESUME (1) or, when Rust has left VMX operation, resume the guest's code
+ * natively with IRETQ (0): Rust has built the guest's RIP, CS, RFLAGS, RSP and SS as an IRET frame in
+ * the Vcpu and put its address in GuestRegs.rsp. IRETQ returns to any privilege level and restores
+ * SS:RSP. Inside an NMI handler (2) the same without IRET (below).
  *
  * Interrupts are off (VM exits clear RFLAGS.IF); NMIs use their IST stack, and their entry code
  * saves and restores IA32_SPEC_CTRL itself (IBRS_ENTER/IBRS_EXIT save_reg=), so they may arrive
@@ -243,8 +244,8 @@ SYM_CODE_START(\name)
 .endif
 	call	\handler
 .Lnext_\@:
-	testq	%rax, %rax
-	jz	.Lresume_natively_\@
+	cmpq	$1, %rax
+	jne	.Lresume_natively_\@
 
 	SPEC_CTRL_LEAVE_ROOT
 	/*
@@ -273,6 +274,8 @@ SYM_CODE_START(\name)
 	jmp	.Lnext_\@
 
 .Lresume_natively_\@:
+	testq	%rax, %rax
+	jnz	.Lresume_keeping_nmi_blocked_\@
 	SPEC_CTRL_LEAVE_ROOT
 	POP_GUEST_REGS
 	movq	(%rsp), %rsp		/* GuestRegs.rsp: the IRET frame */
@@ -281,6 +284,23 @@ SYM_CODE_START(\name)
 	ALTERNATIVE "", __stringify(testb $3, 8(%rsp); jz .Liret_cpl0_\@; RVMM_VERW; .Liret_cpl0_\@:), \
 		X86_FEATURE_CLEAR_CPU_BUF
 	iretq
+
+	/*
+	 * Inside an NMI handler at CPL 0 (rust/vmx/native_resume.rs): the same without IRET, which would
+	 * end blocking by NMI before the handler's own IRET. Rust stored SS, RFLAGS and RIP below the
+	 * guest's RSP and put their address in GuestRegs.rsp. MOV to SS holds off interrupts, NMIs and
+	 * #DB for the LEA after it; RET pops RIP, leaving the guest's RSP.
+	 */
+.Lresume_keeping_nmi_blocked_\@:
+	SPEC_CTRL_LEAVE_ROOT
+	POP_GUEST_REGS
+	movq	(%rsp), %rsp
+	UNWIND_HINT_UNDEFINED
+	movw	(%rsp), %ss
+	leaq	8(%rsp), %rsp
+	popfq
+	UNWIND_HINT_FUNC
+	RET
 SYM_CODE_END(\name)
 .endm
 

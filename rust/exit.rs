@@ -17,7 +17,9 @@ use crate::{
         event_injection::{self, Injection, HARDWARE_EXCEPTION, VALID},
         exit_reason::*,
         fields::{self, Seg},
-        hypercall, instruction_error, msr, rip,
+        hypercall, instruction_error, msr,
+        native_resume::NativeResume,
+        rip,
         single_step::{self, PENDING_SINGLE_STEP},
         xcr,
     },
@@ -34,9 +36,20 @@ const ACTIVE: u64 = 0;
 /// What the exit stub does next.
 #[repr(u64)]
 enum Next {
-    /// Resume the guest natively: rvmm has left VMX operation on this CPU.
+    /// Resume the guest natively with IRETQ: rvmm has left VMX operation on this CPU.
     Natively = 0,
     Resume = 1,
+    /// Resume the guest natively without IRET, NMIs still blocked (rust/vmx/native_resume.rs).
+    NativelyKeepingNmiBlocked = 2,
+}
+
+impl From<NativeResume> for Next {
+    fn from(resume: NativeResume) -> Self {
+        match resume {
+            NativeResume::Iret => Next::Natively,
+            NativeResume::KeepingNmiBlocked => Next::NativelyKeepingNmiBlocked,
+        }
+    }
 }
 
 /// Called by the exit stub (asm/vmx.S) for every VM exit.
@@ -207,7 +220,7 @@ fn leave_now(regs: &mut GuestRegs, vcpu: &Vcpu, leaving: Leaving) -> Next {
         Leaving::Devirtualize => vcpu.leave_vmx(regs, rip, VmxOwner::Nobody),
         Leaving::HandOver => vcpu.hand_over(regs, CPUID as u32, rip, VmxOwner::Nobody),
     }
-    Next::Natively
+    .into()
 }
 
 /// The MTF exit a leave waited for (see [`leave_after`]); rvmm sets the flag for nothing else.
@@ -236,8 +249,7 @@ fn vmxon(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
     }
     hand_over::begin();
     let rip = hw::vmread(fields::GUEST_RIP);
-    vcpu.hand_over(regs, reason, rip, VmxOwner::Kernel);
-    Next::Natively
+    vcpu.hand_over(regs, reason, rip, VmxOwner::Kernel).into()
 }
 
 /// An exit rvmm does not expect: user code gets #UD, as from an instruction the CPU lacks; the
@@ -276,8 +288,8 @@ fn failed_entry(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
 }
 
 fn stop(regs: &mut GuestRegs, vcpu: &Vcpu, reason: u32) -> Next {
-    vcpu.stop(regs, reason, hw::vmread(fields::GUEST_RIP));
-    Next::Natively
+    vcpu.stop(regs, reason, hw::vmread(fields::GUEST_RIP))
+        .into()
 }
 
 /// The address of the instruction after the one at `rip` that exited, wrapped as the CPU would in

@@ -14,6 +14,7 @@ use crate::{
         control_fields, controls,
         entry_checks::Vmcs,
         entry_failure, exit_reason, fields, msr,
+        native_resume::{native_resume, NativeResume},
         segment::{self, Segment},
         support::{self, CR4_VMXE},
     },
@@ -496,8 +497,14 @@ impl Vcpu {
     /// Leaves VMX operation in root mode and arranges for the exit stub to resume the guest's code
     /// natively at `resume_rip`, with every register the kernel had (SDM Vol. 3C, 28.5 lists what
     /// a VM exit changed), at whatever privilege level it ran. Called on this CPU in root mode.
-    /// `next` says who uses VMX on this CPU afterwards, and so whether CR4.VMXE stays set.
-    pub(crate) fn leave_vmx(&self, regs: &mut GuestRegs, resume_rip: u64, next: VmxOwner) {
+    /// `next` says who uses VMX on this CPU afterwards, and so whether CR4.VMXE stays set. Returns
+    /// how the stub resumes (rust/vmx/native_resume.rs).
+    pub(crate) fn leave_vmx(
+        &self,
+        regs: &mut GuestRegs,
+        resume_rip: u64,
+        next: VmxOwner,
+    ) -> NativeResume {
         use fields::*;
         let r = hw::vmread;
         let rsp = r(GUEST_RSP);
@@ -540,6 +547,13 @@ impl Vcpu {
         // its next entry and exit. Without isolation user mode runs on the kernel's own CR3,
         // whose bits 11 and 12 may belong to the page table's address.
         let cpl = r(Seg::Ss.guest_access_rights()) >> 5 & 3;
+        let resume = native_resume(
+            cpl,
+            r(GUEST_INTERRUPTIBILITY),
+            rflags,
+            selector(Seg::Cs),
+            r(HOST_CS_SELECTOR) as u16,
+        );
         let cr3 = if cpl != 0 && self.page_table_isolation {
             cr3 & !(1 << 11 | 1 << 12)
         } else {
@@ -576,17 +590,30 @@ impl Vcpu {
         }
         // SAFETY: the guest's DR7.
         unsafe { hw::write_dr7(dr7) };
-        // SAFETY: only this CPU touches its frame, here and in the IRET that follows.
-        unsafe { *self.iret_frame.get() = frame };
-        regs.rsp = self.iret_frame.get() as u64;
+        match resume {
+            NativeResume::Iret => {
+                // SAFETY: only this CPU touches its frame, here and in the IRET that follows.
+                unsafe { *self.iret_frame.get() = frame };
+                regs.rsp = self.iret_frame.get() as u64;
+            }
+            NativeResume::KeepingNmiBlocked => {
+                let below = rsp - 24;
+                // SAFETY: 24 bytes below the RSP of kernel code (CPL 0, the host's CS), which the
+                // kernel leaves free (no red zone: -mno-red-zone) and maps in every page table's
+                // kernel half, as in rvmm's; the stub pops them right after.
+                unsafe { (below as *mut [u64; 3]).write_unaligned([frame[4], rflags, resume_rip]) };
+                regs.rsp = below;
+            }
+        }
+        resume
     }
 
     /// Leaves VMX operation on this CPU of its own accord (an exit rvmm cannot handle, a failed VM
     /// entry, a triple fault), resuming the guest natively at `rip` so that the kernel meets the
     /// same condition as it would without rvmm.
-    pub(crate) fn stop(&self, regs: &mut GuestRegs, reason: u32, rip: u64) {
+    pub(crate) fn stop(&self, regs: &mut GuestRegs, reason: u32, rip: u64) -> NativeResume {
         self.stopped_by.store(reason, Relaxed);
-        self.leave_vmx(regs, rip, VmxOwner::Nobody);
+        self.leave_vmx(regs, rip, VmxOwner::Nobody)
     }
 
     /// An INIT reached this CPU under rvmm: leave VMX operation and send this CPU an INIT again
@@ -612,13 +639,20 @@ impl Vcpu {
     /// Hands this CPU to another hypervisor in the kernel (see `vmxon` in rust/exit.rs): rvmm
     /// leaves VMX operation, CR4.VMXE set or not as `next` says, and the guest continues natively
     /// at `rip`: the exiting instruction again (VMXON) or the one after it (a completed CPUID).
-    pub(crate) fn hand_over(&self, regs: &mut GuestRegs, reason: u32, rip: u64, next: VmxOwner) {
+    pub(crate) fn hand_over(
+        &self,
+        regs: &mut GuestRegs,
+        reason: u32,
+        rip: u64,
+        next: VmxOwner,
+    ) -> NativeResume {
         self.stopped_by.store(reason, Relaxed);
         self.yielded.store(1, Relaxed);
-        self.leave_vmx(regs, rip, next);
+        let resume = self.leave_vmx(regs, rip, next);
         // SAFETY: NMI-safe (an irq_work, lock-free): the message is printed once this CPU takes
         // interrupts again, outside root mode.
         unsafe { rvmm_report_yield() };
+        resume
     }
 
     /// Whether rvmm can let the guest take an injected #DB under VMX before it leaves (the monitor

@@ -22,6 +22,7 @@ pub mod hand_over;
 pub mod hypercall;
 pub mod instruction_error;
 pub mod msr;
+pub mod native_resume;
 pub mod observe;
 pub mod rip;
 pub mod segment;

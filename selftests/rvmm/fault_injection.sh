@@ -12,37 +12,10 @@ cpus=$(online_cpus)
 ktap_set_plan $((5 * $(echo $cpus | wc -w) + 4))
 leak_check_start
 
-# no_cpu_under_rvmm: no online CPU answers the hypervisor leaf with rvmm's signature.
-no_cpu_under_rvmm() {
-	for cpu in $cpus; do
-		contains "$($PROBE "$cpu" cpuid 0x40000000)" rvmmrvmmrvmm && return 1
-	done
-	return 0
-}
-
-# fails_cleanly ERROR PARAMS...: insmod with PARAMS fails with ERROR and leaves no CPU under rvmm.
-# (busybox insmod tries finit_module, then init_module: each failure is logged twice.)
-fails_cleanly() {
-	error=$1
-	shift
-	out=$(insmod "$RVMM_KO" "$@" 2>&1) && {
-		rmmod rvmm
-		ktap_print_msg "insmod $* succeeded"
-		return 1
-	}
-	contains "$out" "$error" || { ktap_print_msg "insmod $*: $out"; return 1; }
-	no_cpu_under_rvmm || { ktap_print_msg "a CPU is still under rvmm after insmod $*"; return 1; }
-}
-
 for step in 2:VMXON 3:VMCLEAR 4:VMPTRLD 5:VMWRITE 6:VMLAUNCH; do
 	for c in $cpus; do
-		dmesg -c >/dev/null
-		ok=1
-		fails_cleanly 'Input/output error' inject_step_failure="${step%%:*}" inject_cpu="$c" || ok=0
-		log=$(dmesg | grep 'rvmm:')
-		contains "$log" "CPU$c: ${step#*:} failed, injected" || { ok=0; ktap_print_msg "log: $log"; }
-		contains "$log" 'rolled back' || { ok=0; ktap_print_msg "log: $log"; }
-		ktap_check "${step#*:} failing on CPU$c: EIO, logged, every CPU rolled back" test "$ok" = 1
+		ktap_check_load_rolls_back "$c" "${step#*:} failed, injected" "${step#*:} failing on CPU$c" \
+			inject_step_failure="${step%%:*}" inject_cpu="$c"
 	done
 done
 

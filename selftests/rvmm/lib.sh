@@ -75,6 +75,30 @@ PROBE=${PROBE:-/selftests/rvmm/rvmm_probe}
 # under_rvmm CPU: that CPU answers the hypervisor leaf with rvmm's signature.
 under_rvmm() { contains "$($PROBE "$1" cpuid 0x40000000)" ' rvmmrvmmrvmm$'; }
 
+# no_cpu_under_rvmm: no online CPU answers the hypervisor leaf with rvmm's signature.
+no_cpu_under_rvmm() {
+	for _online in $(online_cpus); do
+		under_rvmm "$_online" && return 1
+	done
+	return 0
+}
+
+# ktap_check_load_rolls_back CPU LOGGED DESCRIPTION PARAMS...: one test point, that insmod with PARAMS
+# fails with EIO, leaves no CPU under rvmm, and logs "CPU<CPU>: LOGGED" and the rollback.
+ktap_check_load_rolls_back() {
+	cpu=$1 logged=$2 desc=$3
+	shift 3
+	dmesg -c >/dev/null
+	ok=1
+	out=$(insmod "$RVMM_KO" "$@" 2>&1) && { ok=0; rmmod rvmm; }
+	contains "$out" 'Input/output error' || { ok=0; ktap_print_msg "insmod $*: $out"; }
+	no_cpu_under_rvmm || { ok=0; ktap_print_msg "a CPU is still under rvmm after insmod $*"; }
+	log=$(dmesg | grep 'rvmm:')
+	contains "$log" "CPU$cpu: $logged" || { ok=0; ktap_print_msg "log: $log"; }
+	contains "$log" 'rolled back' || { ok=0; ktap_print_msg "log: $log"; }
+	ktap_check "$desc: EIO, logged, every CPU rolled back" test "$ok" = 1
+}
+
 # The online CPUs, one per line.
 online_cpus() {
 	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); for (c = r[1]; c <= r[n]; c++) print c } }' \

@@ -58,11 +58,6 @@ cpus=$(online_cpus)
 cpu=$(echo $cpus | awk '{ print $NF }')
 ktap_set_plan $((2 * count + 3))
 
-no_cpu_under_rvmm() {
-	for c in $cpus; do under_rvmm "$c" && return 1; done
-	return 0
-}
-
 # corrupted K RULE [PARAMS]: insmod with corruption K fails with EIO, the first rule logged is RULE,
 # and no CPU is left under rvmm. Prints the log line that names the rule.
 corrupted() {

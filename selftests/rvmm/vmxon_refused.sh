@@ -16,22 +16,9 @@ ktap_print_header
 cpus=$(online_cpus)
 ktap_set_plan $((2 * $(echo $cpus | wc -w) + 3))
 
-no_cpu_under_rvmm() {
-	for cpu in $cpus; do under_rvmm "$cpu" && return 1; done
-	return 0
-}
-
 for case in "$@"; do
 	for c in $cpus; do
-		dmesg -c >/dev/null
-		ok=1
-		out=$(insmod "$RVMM_KO" "${case%%:*}" inject_cpu="$c" 2>&1) && { ok=0; rmmod rvmm; }
-		contains "$out" 'Input/output error' || { ok=0; ktap_print_msg "insmod: $out"; }
-		no_cpu_under_rvmm || { ok=0; ktap_print_msg "a CPU is still under rvmm"; }
-		log=$(dmesg | grep 'rvmm:')
-		contains "$log" "CPU$c: ${case#*:}" || { ok=0; ktap_print_msg "log: $log"; }
-		contains "$log" 'rolled back' || { ok=0; ktap_print_msg "log: $log"; }
-		ktap_check "at load, ${case#*:} on CPU$c: EIO, logged, every CPU rolled back" test "$ok" = 1
+		ktap_check_load_rolls_back "$c" "${case#*:}" "at load, ${case#*:} on CPU$c" "${case%%:*}" inject_cpu="$c"
 	done
 done
 for case in "$@"; do

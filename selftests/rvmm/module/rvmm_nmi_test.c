@@ -4,7 +4,10 @@
  * interrupted rvmm's own code, i.e. found the CPU in VMX root mode handling a VM exit.
  *
  *   echo "CPU COUNT" > /sys/kernel/debug/rvmm_nmi_test/send   send COUNT NMIs to CPU, one at a time
- *   cat /sys/kernel/debug/rvmm_nmi_test/stats                 "sent N", "handled N", "in_rvmm N"
+ *   echo CPU > /sys/kernel/debug/rvmm_nmi_test/vmxoff         make CPU execute VMXOFF in an NMI handler,
+ *                                                             as the kernel's crash code does
+ *   cat /sys/kernel/debug/rvmm_nmi_test/stats                 "sent N", "handled N", "in_rvmm N",
+ *                                                             "vmxoff N", "nested_after_vmxoff N"
  *
  * Each NMI is sent only after the previous one was handled (or a timeout), so none can be merged
  * with another: every NMI sent must be handled once.
@@ -22,11 +25,60 @@
 #include <linux/uaccess.h>
 #include <asm/apic.h>
 #include <asm/nmi.h>
+#include <asm/cpuid/api.h>
 
 /* NMIs sent and not yet seen: the handler claims NMIs only while this is positive. */
 static atomic_t outstanding;
 static atomic_t sent, handled, in_rvmm;
 static DEFINE_MUTEX(send_lock);
+
+/* The CPU whose next claimed NMI runs VMXOFF (-1: none), and what it then saw. */
+static atomic_t vmxoff_cpu = ATOMIC_INIT(-1);
+static atomic_t vmxoffs, nested_after_vmxoff;
+
+static bool under_rvmm(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	cpuid(0x40000000, &eax, &ebx, &ecx, &edx);
+	return ebx == 0x6d6d7672 && ecx == 0x6d6d7672 && edx == 0x6d6d7672; /* "rvmm" x 3 */
+}
+
+/*
+ * The "iret" frame's RIP in the x86-64 NMI entry's stack layout (arch/x86/entry/entry_64.S, above
+ * asm_exc_nmi): pt_regs ends with the "outermost" frame, and the "iret" frame follows it. An NMI
+ * nested in this handler points that RIP at repeat_nmi, to run the handler once more after this
+ * one, instead of running it. So it shows whether another NMI came in, which only an early end of
+ * blocking by NMI allows.
+ */
+static bool nested_nmi_latched(struct pt_regs *regs)
+{
+	char where[KSYM_SYMBOL_LEN];
+
+	snprintf(where, sizeof(where), "%pS", (void *)*(unsigned long *)(regs + 1));
+	return strstr(where, "repeat_nmi");
+}
+
+/*
+ * VMXOFF in NMI context under rvmm, which leaves VMX operation on this CPU; then an NMI to self,
+ * which must stay pending until this handler's IRET, as it would natively.
+ */
+static void vmxoff_in_nmi(struct pt_regs *regs)
+{
+	int waited;
+
+	if (!under_rvmm())
+		return;
+	/* rvmm clears CR4.VMXE as it leaves, as the kernel's own VMXOFF path then does. */
+	asm volatile("vmxoff" : : : "cc", "memory");
+	atomic_inc(&vmxoffs);
+	atomic_inc(&outstanding);
+	__apic_send_IPI_mask(cpumask_of(smp_processor_id()), NMI_VECTOR);
+	for (waited = 0; waited < 100 && !nested_nmi_latched(regs); waited++)
+		udelay(1);
+	if (nested_nmi_latched(regs))
+		atomic_inc(&nested_after_vmxoff);
+}
 
 static int nmi_test_handler(unsigned int type, struct pt_regs *regs)
 {
@@ -35,6 +87,8 @@ static int nmi_test_handler(unsigned int type, struct pt_regs *regs)
 	if (atomic_dec_if_positive(&outstanding) < 0)
 		return NMI_DONE;
 	atomic_inc(&handled);
+	if (atomic_cmpxchg(&vmxoff_cpu, smp_processor_id(), -1) == smp_processor_id())
+		vmxoff_in_nmi(regs);
 	/* Code the NMI interrupted: rvmm's exit stub or handler means VMX root mode. */
 	snprintf(where, sizeof(where), "%pS", (void *)regs->ip);
 	if (strstr(where, "[rvmm]"))
@@ -72,10 +126,37 @@ static const struct file_operations send_fops = {
 	.write = send_write,
 };
 
+static ssize_t vmxoff_write(struct file *file, const char __user *ubuf, size_t len, loff_t *ppos)
+{
+	unsigned int cpu, waited;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, len, 0, &cpu);
+	if (ret)
+		return ret;
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu) || cpu == raw_smp_processor_id())
+		return -EINVAL;
+	mutex_lock(&send_lock);
+	atomic_set(&vmxoff_cpu, cpu);
+	atomic_inc(&outstanding);
+	atomic_inc(&sent);
+	__apic_send_IPI_mask(cpumask_of(cpu), NMI_VECTOR);
+	for (waited = 0; atomic_read(&outstanding) && waited < 100000; waited++)
+		udelay(1);
+	atomic_set(&vmxoff_cpu, -1);
+	mutex_unlock(&send_lock);
+	return len;
+}
+
+static const struct file_operations vmxoff_fops = {
+	.write = vmxoff_write,
+};
+
 static int stats_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "sent %d\nhandled %d\nin_rvmm %d\n", atomic_read(&sent),
-		   atomic_read(&handled), atomic_read(&in_rvmm));
+	seq_printf(m, "sent %d\nhandled %d\nin_rvmm %d\nvmxoff %d\nnested_after_vmxoff %d\n",
+		   atomic_read(&sent), atomic_read(&handled), atomic_read(&in_rvmm),
+		   atomic_read(&vmxoffs), atomic_read(&nested_after_vmxoff));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
@@ -90,6 +171,7 @@ static int __init nmi_test_init(void)
 		return ret;
 	dir = debugfs_create_dir("rvmm_nmi_test", NULL);
 	debugfs_create_file("send", 0200, dir, NULL, &send_fops);
+	debugfs_create_file("vmxoff", 0200, dir, NULL, &vmxoff_fops);
 	debugfs_create_file("stats", 0400, dir, NULL, &stats_fops);
 	return 0;
 }
