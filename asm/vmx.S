@@ -151,13 +151,17 @@ SYM_FUNC_END(rvmm_launch)
 /*
  * Give the guest its IA32_SPEC_CTRL back (IBRS_EXIT for a CPL 3 guest). After the last RET; what
  * follows is serialized by VMRESUME or IRETQ. Clobbers RAX, RCX, RDX; RSP must point at GuestRegs.
+ * Before VMRESUME the write is skipped where the values are equal; after rvmm left VMX operation
+ * (natively=1) GS may already hold the guest's user base, so no per-CPU variable is read then.
  */
-.macro SPEC_CTRL_LEAVE_ROOT
+.macro SPEC_CTRL_LEAVE_ROOT natively=0
 #ifdef CONFIG_MITIGATION_IBRS_ENTRY
 	ALTERNATIVE "jmp .Lend_\@", "", X86_FEATURE_KERNEL_IBRS
 	movq	GUEST_SPEC_CTRL(%rsp), %rdx
+.if !\natively
 	cmpq	PER_CPU_VAR(x86_spec_ctrl_current), %rdx
 	je	.Lend_\@
+.endif
 	movl	$MSR_IA32_SPEC_CTRL, %ecx
 	movl	%edx, %eax
 	shrq	$32, %rdx
@@ -276,7 +280,7 @@ SYM_CODE_START(\name)
 .Lresume_natively_\@:
 	testq	%rax, %rax
 	jnz	.Lresume_keeping_nmi_blocked_\@
-	SPEC_CTRL_LEAVE_ROOT
+	SPEC_CTRL_LEAVE_ROOT natively=1
 	POP_GUEST_REGS
 	movq	(%rsp), %rsp		/* GuestRegs.rsp: the IRET frame */
 	UNWIND_HINT_IRET_REGS
@@ -292,7 +296,7 @@ SYM_CODE_START(\name)
 	 * #DB for the LEA after it; RET pops RIP, leaving the guest's RSP.
 	 */
 .Lresume_keeping_nmi_blocked_\@:
-	SPEC_CTRL_LEAVE_ROOT
+	SPEC_CTRL_LEAVE_ROOT natively=1
 	POP_GUEST_REGS
 	movq	(%rsp), %rsp
 	UNWIND_HINT_UNDEFINED
@@ -300,7 +304,10 @@ SYM_CODE_START(\name)
 	leaq	8(%rsp), %rsp
 	popfq
 	UNWIND_HINT_FUNC
-	RET
+	/* Not RET: a return thunk (call-depth tracking) would change the flags just popped. */
+	ANNOTATE_UNRET_SAFE
+	ret
+	int3
 SYM_CODE_END(\name)
 .endm
 

@@ -28,8 +28,6 @@ use crate::{
 const DB: u8 = 1;
 const UD: u8 = 6;
 const GP: u8 = 13;
-/// Interruptibility state bit 3, blocking by NMI (SDM 25.4.2).
-const BLOCKING_BY_NMI: u64 = 1 << 3;
 /// Activity state "active" (SDM 25.4.2).
 const ACTIVE: u64 = 0;
 
@@ -343,7 +341,6 @@ fn reflect_event() -> Next {
         hw::vmread(fields::EXIT_INTERRUPTION_INFO) as u32,
         hw::vmread(fields::EXIT_INTERRUPTION_ERROR_CODE) as u32,
         hw::vmread(fields::EXIT_QUALIFICATION),
-        hw::vmread(fields::IDT_VECTORING_INFO) as u32,
     ))
 }
 
@@ -352,13 +349,6 @@ fn deliver(event: Injection) -> Next {
         // SAFETY: the guest's CR2 is the CPU's (VM entry neither saves nor loads it), and the #PF
         // delivered next reports this address in it.
         unsafe { hw::write_cr2(address) };
-    }
-    if event.block_nmi {
-        let interruptibility = hw::vmread(fields::GUEST_INTERRUPTIBILITY);
-        hw::vmwrite_in_exit(
-            fields::GUEST_INTERRUPTIBILITY,
-            interruptibility | BLOCKING_BY_NMI,
-        );
     }
     if let Some(code) = event.error_code {
         hw::vmwrite_in_exit(fields::ENTRY_EXCEPTION_ERROR_CODE, code.into());

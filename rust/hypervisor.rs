@@ -226,6 +226,9 @@ impl Hypervisor {
         let id = cpu::CpuId::current().as_u32();
         if let Some(vcpu) = self.vcpu(id) {
             vcpu.launch(&self.shared, id);
+            if let Some((Step::InUse, _)) = vcpu.failure() {
+                hand_over::settle();
+            }
             if let Some((step, error)) = vcpu.failure() {
                 report(id as usize, step, error, 1);
                 self.explain_entry_failure(id as usize, vcpu, step, error);

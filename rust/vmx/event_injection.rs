@@ -12,10 +12,6 @@ pub const HARDWARE_EXCEPTION: u32 = 3 << 8;
 pub const DELIVER_ERROR_CODE: u32 = 1 << 11;
 /// The field is valid (bit 31).
 pub const VALID: u32 = 1 << 31;
-/// NMI unblocking due to IRET (bit 12 of the exit field, SDM 25.9.2).
-const NMI_UNBLOCKED_BY_IRET: u32 = 1 << 12;
-/// Vector of the double fault, whose exits leave bit 12 undefined (28.2.3).
-const DOUBLE_FAULT: u32 = 8;
 /// Vector, type, error-code and valid bits. Bit 12 of the exit field (NMI unblocking due to IRET)
 /// is reserved in the entry field, and VM entry fails with it set.
 const ENTRY_BITS: u32 = 0x8000_0fff;
@@ -30,10 +26,6 @@ pub struct Injection {
     /// itself: an injected one finds whatever CR2 held, so the hypervisor loads it (SDM 25.9.1: the
     /// exit qualification of a #PF exit holds the linear address).
     pub cr2: Option<u64>,
-    /// The exception happened while an IRET unblocked NMIs (the IRET faulted): blocking by NMI is
-    /// to be set in the guest's interruptibility state again before the exception is delivered,
-    /// as it was before that IRET (SDM 28.2.3; KVM's `vmx_recover_nmi_blocking`).
-    pub block_nmi: bool,
 }
 
 /// A hardware exception raised at the exiting instruction.
@@ -46,28 +38,22 @@ pub fn exception(vector: u8, error_code: Option<u32>) -> Injection {
         info,
         error_code,
         cr2: None,
-        block_nmi: false,
     }
 }
 
 /// The exception or NMI that exited, delivered back to the guest as the CPU would have: the exit's
 /// interruption information and error code, and for a #PF its address from the exit qualification.
-/// `idt_vectoring` is the IDT-vectoring information field: with it valid, bit 12 is undefined.
-pub fn reflection(
-    exit_info: u32,
-    exit_error_code: u32,
-    qualification: u64,
-    idt_vectoring: u32,
-) -> Injection {
+/// Blocking by NMI is not set again for an exception of an IRET that unblocked NMIs (exit bit 12):
+/// with "NMI exiting" and "virtual NMIs" 0, an IRET unblocks NMIs even when it faults, and the fault's
+/// handler runs unblocked natively (SDM Vol. 3A, 6.7.1; Vol. 3C, 28.1 clears the blocking before the
+/// VM exit, 28.2.3 records it). Re-blocking is for a hypervisor that executes the IRET again, or
+/// that uses virtual NMIs, as KVM's `vmx_recover_nmi_blocking` does; rvmm delivers the fault.
+pub fn reflection(exit_info: u32, exit_error_code: u32, qualification: u64) -> Injection {
     let page_fault = exit_info & 0x7ff == HARDWARE_EXCEPTION | PAGE_FAULT;
     Injection {
         info: exit_info & ENTRY_BITS,
         error_code: (exit_info & DELIVER_ERROR_CODE != 0).then_some(exit_error_code),
         cr2: page_fault.then_some(qualification),
-        block_nmi: exit_info & NMI_UNBLOCKED_BY_IRET != 0
-            && exit_info & 0x700 == HARDWARE_EXCEPTION
-            && exit_info & 0xff != DOUBLE_FAULT
-            && idt_vectoring & VALID == 0,
     }
 }
 
@@ -81,53 +67,33 @@ mod tests {
     #[test]
     fn a_page_fault_is_reflected_with_its_address_in_cr2() {
         let exit_info = VALID | DELIVER_ERROR_CODE | HARDWARE_EXCEPTION | PAGE_FAULT;
-        let reflected = reflection(exit_info, 0x6, 0xffff_8880_dead_b000, 0);
+        let reflected = reflection(exit_info, 0x6, 0xffff_8880_dead_b000);
         assert_eq!(reflected.info, exit_info);
         assert_eq!(reflected.error_code, Some(0x6));
         assert_eq!(reflected.cr2, Some(0xffff_8880_dead_b000));
     }
 
     #[test]
-    fn an_exception_of_an_iret_that_unblocked_nmis_blocks_them_again() {
-        let gp = VALID | DELIVER_ERROR_CODE | HARDWARE_EXCEPTION | 13;
-        let reflected = reflection(gp | NMI_UNBLOCKING, 0, 0, 0);
-        assert!(reflected.block_nmi);
-        assert_eq!(reflected.info, gp, "bit 12 is reserved on entry");
-        assert!(!reflection(gp, 0, 0, 0).block_nmi);
-        let double_fault = VALID | DELIVER_ERROR_CODE | HARDWARE_EXCEPTION | 8;
-        assert!(
-            !reflection(double_fault | NMI_UNBLOCKING, 0, 0, 0).block_nmi,
-            "undefined for #DF"
-        );
-        assert!(!exception(6, None).block_nmi);
-        assert!(
-            !reflection(gp | NMI_UNBLOCKING, 0, 0, VALID | 4 << 8 | 0x80).block_nmi,
-            "undefined while an event was being delivered"
-        );
-    }
-
-    #[test]
     fn other_exceptions_leave_cr2_alone() {
         let gp = VALID | DELIVER_ERROR_CODE | HARDWARE_EXCEPTION | 13;
-        assert_eq!(reflection(gp, 0x18, 0x1234, 0).cr2, None);
+        assert_eq!(reflection(gp, 0x18, 0x1234).cr2, None);
         // #DB's qualification holds DR6-like bits, not an address.
         let db = VALID | HARDWARE_EXCEPTION | 1;
-        assert_eq!(reflection(db, 0, 0x4000, 0).cr2, None);
+        assert_eq!(reflection(db, 0, 0x4000).cr2, None);
         // Vector 14 as a software interrupt (INT 14) is no page fault.
-        assert_eq!(reflection(VALID | 4 << 8 | 14, 0, 0x1000, 0).cr2, None);
+        assert_eq!(reflection(VALID | 4 << 8 | 14, 0, 0x1000).cr2, None);
     }
 
     #[test]
     fn error_code_only_when_the_exit_had_one() {
         assert_eq!(
-            reflection(VALID | HARDWARE_EXCEPTION | 6, 0x55, 0, 0).error_code,
+            reflection(VALID | HARDWARE_EXCEPTION | 6, 0x55, 0).error_code,
             None
         );
         assert_eq!(
             reflection(
                 VALID | DELIVER_ERROR_CODE | HARDWARE_EXCEPTION | 13,
                 0x55,
-                0,
                 0
             )
             .error_code,
@@ -137,10 +103,11 @@ mod tests {
 
     #[test]
     fn nmi_unblocking_is_not_passed_to_entry() {
-        let reflected = reflection(NMI | NMI_UNBLOCKING, 0, 0, 0);
+        let reflected = reflection(NMI | NMI_UNBLOCKING, 0, 0);
         assert_eq!(reflected.info, NMI);
-        // An NMI is injected only without blocking by NMI (27.3.1.5).
-        assert!(!reflected.block_nmi);
+        // A #GP of an IRET that unblocked NMIs is delivered as the bare #GP, NMIs unblocked.
+        let gp = VALID | DELIVER_ERROR_CODE | HARDWARE_EXCEPTION | 13;
+        assert_eq!(reflection(gp | NMI_UNBLOCKING, 0, 0).info, gp);
     }
 
     #[test]
@@ -150,8 +117,7 @@ mod tests {
             Injection {
                 info: VALID | HARDWARE_EXCEPTION | 6,
                 error_code: None,
-                cr2: None,
-                block_nmi: false,
+                cr2: None
             }
         );
         assert_eq!(

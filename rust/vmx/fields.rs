@@ -95,7 +95,6 @@ pub const VM_INSTRUCTION_ERROR: u32 = 0x4400;
 pub const EXIT_REASON: u32 = 0x4402;
 pub const EXIT_INTERRUPTION_INFO: u32 = 0x4404;
 pub const EXIT_INTERRUPTION_ERROR_CODE: u32 = 0x4406;
-pub const IDT_VECTORING_INFO: u32 = 0x4408;
 pub const EXIT_INSTRUCTION_LEN: u32 = 0x440c;
 
 // 32-bit guest and host state (B.3.3, B.3.4).

@@ -9,12 +9,13 @@
 //! VMXOFF keeps it too, so it is the IRETQ that would let a second NMI in before the handler's own
 //! IRET. There rvmm returns without IRET: SS loaded, RFLAGS popped, RET to RIP, all on the kernel
 //! stack below the guest's RSP, which has no red zone. That return cannot change CS or privilege
-//! level, and it would take a single-step trap one instruction early and clear RF, so it is used only
-//! at CPL 0, with the host's CS, and with TF and RF clear.
+//! level, it would take a single-step trap one instruction early, and POPFQ clears RF and leaves VIF
+//! and VIP alone, so it is used only at CPL 0, with the host's CS, and with TF, RF, VIF, VIP clear.
 
-/// RFLAGS.TF and RFLAGS.RF (SDM Vol. 1, 3.4.3).
+/// RFLAGS.TF, RF, VIF and VIP (SDM Vol. 1, 3.4.3): POPFQ at CPL 0 clears RF and keeps VIF and VIP.
 const RFLAGS_TF: u64 = 1 << 8;
 const RFLAGS_RF: u64 = 1 << 16;
+const RFLAGS_VIF_VIP: u64 = 3 << 19;
 /// Interruptibility-state bit 3, blocking by NMI (Vol. 3C, 25.4.2).
 pub const BLOCKING_BY_NMI: u64 = 1 << 3;
 
@@ -39,7 +40,7 @@ pub fn native_resume(
 ) -> NativeResume {
     if cpl == 0
         && interruptibility & BLOCKING_BY_NMI != 0
-        && rflags & (RFLAGS_TF | RFLAGS_RF) == 0
+        && rflags & (RFLAGS_TF | RFLAGS_RF | RFLAGS_VIF_VIP) == 0
         && cs == host_cs
     {
         NativeResume::KeepingNmiBlocked

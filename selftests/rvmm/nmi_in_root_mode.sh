@@ -3,7 +3,7 @@
 # requires: vmx
 # core: yes
 # NMIs that arrive while a CPU is in VMX root mode handling an exit are handled by the kernel, none
-# lost: rvmm does not exit on NMIs, and its host IDT is the kernel's, so an NMI in root mode runs the
+# lost, and cannot read user memory there (rvmm's page table has no user half): rvmm does not exit on NMIs, and its host IDT is the kernel's, so an NMI in root mode runs the
 # kernel's handler there, and one in the guest runs it there. CPU1 hammers CPUID (most of its time is
 # then spent in rvmm's handler) while CPU0 sends it NMIs one by one, in batches, until the loop ends
 # (so however fast the guest's clock runs, the NMIs and the loop overlap).
@@ -18,7 +18,7 @@ BATCH=${NMI_BATCH:-25}
 rvmm_setup
 ktap_print_header
 [ "$(online_cpus | wc -l)" -ge 2 ] || skip_test "needs two CPUs"
-ktap_set_plan 5
+ktap_set_plan 7
 contains "$(dmesg)" 'page tables isolation: enabled' && ktap_print_msg "page-table isolation is on"
 
 insmod /rvmm/rvmm_nmi_test.ko || ktap_exit_fail_msg "cannot load the NMI test module"
@@ -44,6 +44,13 @@ value() { echo "$stats" | awk -v k="$1" '$1 == k { print $2 }'; }
 ktap_check "every NMI sent to CPU1 was handled, $BATCH or more per load" \
 	test "$(value handled)" = "$(value sent)" -a "$(value sent)" -ge $((LOADS * BATCH))
 ktap_check "some found CPU1 in rvmm's exit handler (VMX root mode)" test "$(value in_rvmm)" -gt 0
+# Decided (Documentation/rvmm.rst, "Limits"): root mode keeps its own page table, whose user half is
+# empty, so an NMI there that reads user memory, as perf's user call chains do, gets a fault, never
+# another process's memory.
+ktap_check "NMIs in root mode read no user memory ($(value user_reads_in_rvmm) reads worked)" \
+	test "$(value user_reads_in_rvmm)" = 0
+ktap_check "NMIs elsewhere read the CPUID loop's code ($(value user_reads_elsewhere) reads)" \
+	test "$(value user_reads_elsewhere)" -gt 0
 ktap_check "every CPUID loop completed and every CPUID was counted" sh -c "$all_ran && $all_counted"
 ktap_check "rmmod succeeds after the NMIs, every time" $all_unloaded
 rmmod rvmm_nmi_test

@@ -18,7 +18,11 @@ insmod /rvmm/rvmm_nmi_test.ko || ktap_exit_fail_msg "cannot load the NMI test mo
 left=0
 for round in $(seq "$ROUNDS"); do
 	insmod "$RVMM_KO" || ktap_exit_fail_msg "insmod $round failed"
-	taskset 1 sh -c "echo 1 >$NMI_TEST/vmxoff"
+	out=$(taskset 1 sh -c "echo 1 >$NMI_TEST/vmxoff" 2>&1)
+	if contains "$out" 'not supported'; then
+		rmmod rvmm rvmm_nmi_test
+		skip_test "the NMI entry's stack layout cannot show nesting here (FRED or DEBUG_ENTRY)"
+	fi
 	under_rvmm 1 || left=$((left + 1))
 	rmmod rvmm
 done

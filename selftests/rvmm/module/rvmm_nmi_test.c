@@ -7,7 +7,13 @@
  *   echo CPU > /sys/kernel/debug/rvmm_nmi_test/vmxoff         make CPU execute VMXOFF in an NMI handler,
  *                                                             as the kernel's crash code does
  *   cat /sys/kernel/debug/rvmm_nmi_test/stats                 "sent N", "handled N", "in_rvmm N",
+ *                                                             "user_reads_in_rvmm N",
+ *                                                             "user_reads_elsewhere N",
  *                                                             "vmxoff N", "nested_after_vmxoff N"
+ *
+ * Each handled NMI also reads 8 bytes of the interrupted task's user memory with
+ * copy_from_user_nmi(), as perf's user call-chain walk does, and counts the reads that worked in
+ * root mode and elsewhere: root mode runs on rvmm's own page table, whose user half is empty.
  *
  * Each NMI is sent only after the previous one was handled (or a timeout), so none can be merged
  * with another: every NMI sent must be handled once.
@@ -21,6 +27,8 @@
 #include <linux/kallsyms.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
+#include <linux/mm_types.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <asm/apic.h>
@@ -29,7 +37,7 @@
 
 /* NMIs sent and not yet seen: the handler claims NMIs only while this is positive. */
 static atomic_t outstanding;
-static atomic_t sent, handled, in_rvmm;
+static atomic_t sent, handled, in_rvmm, user_reads_in_rvmm, user_reads_elsewhere;
 static DEFINE_MUTEX(send_lock);
 
 /* The CPU whose next claimed NMI runs VMXOFF (-1: none), and what it then saw. */
@@ -83,6 +91,8 @@ static void vmxoff_in_nmi(struct pt_regs *regs)
 static int nmi_test_handler(unsigned int type, struct pt_regs *regs)
 {
 	char where[KSYM_SYMBOL_LEN];
+	unsigned long word;
+	bool root;
 
 	if (atomic_dec_if_positive(&outstanding) < 0)
 		return NMI_DONE;
@@ -91,8 +101,12 @@ static int nmi_test_handler(unsigned int type, struct pt_regs *regs)
 		vmxoff_in_nmi(regs);
 	/* Code the NMI interrupted: rvmm's exit stub or handler means VMX root mode. */
 	snprintf(where, sizeof(where), "%pS", (void *)regs->ip);
-	if (strstr(where, "[rvmm]"))
+	root = strstr(where, "[rvmm]");
+	if (root)
 		atomic_inc(&in_rvmm);
+	if (current->mm && !copy_from_user_nmi(&word, (void __user *)current->mm->start_code,
+					       sizeof(word)))
+		atomic_inc(root ? &user_reads_in_rvmm : &user_reads_elsewhere);
 	return NMI_HANDLED;
 }
 
@@ -134,6 +148,9 @@ static ssize_t vmxoff_write(struct file *file, const char __user *ubuf, size_t l
 	ret = kstrtouint_from_user(ubuf, len, 0, &cpu);
 	if (ret)
 		return ret;
+	/* The "iret" frame exists only without FRED, and DEBUG_ENTRY's NMI entry unmasks NMIs itself. */
+	if (IS_ENABLED(CONFIG_DEBUG_ENTRY) || cpu_feature_enabled(X86_FEATURE_FRED))
+		return -EOPNOTSUPP;
 	if (cpu >= nr_cpu_ids || !cpu_online(cpu) || cpu == raw_smp_processor_id())
 		return -EINVAL;
 	mutex_lock(&send_lock);
@@ -154,8 +171,10 @@ static const struct file_operations vmxoff_fops = {
 
 static int stats_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "sent %d\nhandled %d\nin_rvmm %d\nvmxoff %d\nnested_after_vmxoff %d\n",
+	seq_printf(m, "sent %d\nhandled %d\nin_rvmm %d\nuser_reads_in_rvmm %d\nuser_reads_elsewhere %d\n"
+		   "vmxoff %d\nnested_after_vmxoff %d\n",
 		   atomic_read(&sent), atomic_read(&handled), atomic_read(&in_rvmm),
+		   atomic_read(&user_reads_in_rvmm), atomic_read(&user_reads_elsewhere),
 		   atomic_read(&vmxoffs), atomic_read(&nested_after_vmxoff));
 	return 0;
 }
