@@ -158,11 +158,15 @@ static ssize_t vmxoff_write(struct file *file, const char __user *ubuf, size_t l
 	atomic_inc(&outstanding);
 	atomic_inc(&sent);
 	__apic_send_IPI_mask(cpumask_of(cpu), NMI_VECTOR);
-	for (waited = 0; atomic_read(&outstanding) && waited < 100000; waited++)
+	/* Slow CPU models take long to deliver it; the handler takes the request when it does. */
+	for (waited = 0; atomic_read(&vmxoff_cpu) != -1 && waited < 5000000; waited++)
 		udelay(1);
-	atomic_set(&vmxoff_cpu, -1);
+	ret = atomic_xchg(&vmxoff_cpu, -1) == -1 ? len : -ETIMEDOUT;
+	/* And the NMI it sent itself. */
+	for (waited = 0; atomic_read(&outstanding) && waited < 5000000; waited++)
+		udelay(1);
 	mutex_unlock(&send_lock);
-	return len;
+	return ret;
 }
 
 static const struct file_operations vmxoff_fops = {
