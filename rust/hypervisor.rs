@@ -106,14 +106,23 @@ impl Hypervisor {
         Ok(this)
     }
 
+    /// Launches CPU `id`, this one, on its own (hotplug, resume), not as part of a load: if it finds
+    /// another hypervisor, no CPU launched after it belongs to the same load, so a hand-over with
+    /// no CPU left under rvmm is over (rust/hand_over.rs).
+    fn launch_alone(&self, vcpu: &Vcpu, id: u32) {
+        vcpu.launch(&self.shared, id);
+        if let Some((Step::InUse, _)) = vcpu.failure() {
+            hand_over::settle();
+        }
+    }
+
     /// Virtualizes CPU `id`, which is coming online (hotplug callback, on that CPU).
     pub(crate) fn virtualize_cpu(&self, id: u32) -> Result {
         let Some(vcpu) = self.vcpu(id) else {
             return Ok(());
         };
-        cpus::on_cpu(id, &|| vcpu.launch(&self.shared, id))?;
+        cpus::on_cpu(id, &|| self.launch_alone(vcpu, id))?;
         if let Some((Step::InUse, _)) = vcpu.failure() {
-            hand_over::settle();
             // rvmm gave the other CPUs to another hypervisor, which comes first (its hotplug
             // state runs before rvmm's): blocking this CPU would only break it.
             pr_warn!("CPU{id} comes online under another hypervisor; rvmm stays off it\n");
@@ -225,10 +234,7 @@ impl Hypervisor {
     pub(crate) fn virtualize_this_cpu(&self) {
         let id = cpu::CpuId::current().as_u32();
         if let Some(vcpu) = self.vcpu(id) {
-            vcpu.launch(&self.shared, id);
-            if let Some((Step::InUse, _)) = vcpu.failure() {
-                hand_over::settle();
-            }
+            self.launch_alone(vcpu, id);
             if let Some((step, error)) = vcpu.failure() {
                 report(id as usize, step, error, 1);
                 self.explain_entry_failure(id as usize, vcpu, step, error);

@@ -162,5 +162,8 @@ leak_check_done() {
 	if [ "$LEAK_CHECK" = 1 ]; then echo off >"$KMEMLEAK"; fi
 }
 
+# key_value TEXT KEY: the value after KEY on TEXT's line "KEY VALUE" (the NMI test module's stats).
+key_value() { printf '%s\n' "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+
 # exits_total: the sum of every counter in the exits file.
 exits_total() { awk 'NR > 1 { sum += $NF } END { print sum + 0 }' "$EXITS"; }

@@ -40,7 +40,7 @@ for load in $(seq "$LOADS"); do
 done
 stats=$(cat "$NMI_TEST/stats")
 ktap_print_msg "$LOADS loads: $(echo $stats)"
-value() { echo "$stats" | awk -v k="$1" '$1 == k { print $2 }'; }
+value() { key_value "$stats" "$1"; }
 ktap_check "every NMI sent to CPU1 was handled, $BATCH or more per load" \
 	test "$(value handled)" = "$(value sent)" -a "$(value sent)" -ge $((LOADS * BATCH))
 ktap_check "some found CPU1 in rvmm's exit handler (VMX root mode)" test "$(value in_rvmm)" -gt 0

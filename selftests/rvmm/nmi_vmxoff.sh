@@ -28,7 +28,7 @@ for round in $(seq "$ROUNDS"); do
 done
 stats=$(cat "$NMI_TEST/stats")
 ktap_print_msg "$ROUNDS rounds: $(echo $stats)"
-value() { echo "$stats" | awk -v k="$1" '$1 == k { print $2 }'; }
+value() { key_value "$stats" "$1"; }
 ktap_check "CPU1 left rvmm with a VMXOFF in its NMI handler, each round" \
 	test "$left" = "$ROUNDS" -a "$(value vmxoff)" = "$ROUNDS"
 ktap_check "an NMI sent right after never nested in the handler: NMIs stayed blocked" \

@@ -368,6 +368,15 @@ static int stale_ldt(const char *reg, long seconds)
 	return stale_wrong != 0 || failed != 0 || !armed;
 }
 
+/* Open /dev/cpu/CPU/NAME, the kernel's per-CPU msr or cpuid device. */
+static int open_cpu_device(int cpu, const char *name, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/cpu/%d/%s", cpu, name);
+	return open(path, flags);
+}
+
 /* Load KERNEL with kexec_file_load(2); FLAGS 0 boots it at once, KEXEC_FILE_ON_CRASH on a panic. */
 static int kexec(const char *kernel, const char *initrd, const char *cmdline, unsigned long flags)
 {
@@ -655,11 +664,8 @@ int main(int argc, char **argv)
 		return run_instruction(argv[3]);
 	if (!strcmp(argv[2], "wrmsr") && argc == 5) {
 		uint64_t value = strtoull(argv[4], NULL, 0);
-		char path[64];
-		int fd;
+		int fd = open_cpu_device(cpu, "msr", O_WRONLY);
 
-		snprintf(path, sizeof(path), "/dev/cpu/%d/msr", cpu);
-		fd = open(path, O_WRONLY);
 		if (fd < 0 || pwrite(fd, &value, 8, strtoul(argv[3], NULL, 0)) != 8)
 			printf("%s\n", strerror(errno));
 		else
@@ -668,11 +674,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "kernel-cpuid") && argc == 4) {
 		uint32_t r[4];
-		char path[64];
-		int fd;
+		int fd = open_cpu_device(cpu, "cpuid", O_RDONLY);
 
-		snprintf(path, sizeof(path), "/dev/cpu/%d/cpuid", cpu);
-		fd = open(path, O_RDONLY);
 		if (fd < 0 || pread(fd, r, sizeof(r), strtoul(argv[3], NULL, 0)) != sizeof(r)) {
 			printf("%s\n", strerror(errno));
 			return 1;
@@ -683,12 +686,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "rdmsr") && (argc == 4 || argc == 5)) {
 		unsigned long first = strtoul(argv[3], NULL, 0);
 		unsigned long last = argc == 5 ? strtoul(argv[4], NULL, 0) : first;
-		char path[64];
 		uint64_t value;
-		int fd;
+		int fd = open_cpu_device(cpu, "msr", O_RDONLY);
 
-		snprintf(path, sizeof(path), "/dev/cpu/%d/msr", cpu);
-		fd = open(path, O_RDONLY);
 		if (fd < 0) {
 			printf("open: %s\n", strerror(errno));
 			return 1;
